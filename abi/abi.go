@@ -1,0 +1,303 @@
+package abi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Version is the ABI version: the apiVersion of every document in this
+// package.
+const Version = "wasmctl.dev/v1alpha1"
+
+// Document kinds.
+const (
+	KindReconcileRequest  = "ReconcileRequest"
+	KindReconcileResponse = "ReconcileResponse"
+	KindManifest          = "Manifest"
+)
+
+// Export names a plugin provides.
+const (
+	ExportReconcile = "reconcile"
+	ExportDescribe  = "describe"
+)
+
+// TypeRef names a Kubernetes kind by apiVersion ("apps/v1", "v1") and kind.
+type TypeRef struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+}
+
+func (t TypeRef) String() string { return t.APIVersion + ", Kind=" + t.Kind }
+
+// Group returns the API group of t ("" for the core group).
+func (t TypeRef) Group() string {
+	if i := strings.IndexByte(t.APIVersion, '/'); i >= 0 {
+		return t.APIVersion[:i]
+	}
+	return ""
+}
+
+// ReconcileRequest is the input of the "reconcile" export.
+type ReconcileRequest struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// Now is the host's clock at the time of the call, RFC 3339 with
+	// nanoseconds. Plugins use it instead of reading a clock.
+	Now string `json:"now"`
+	// Object is the primary object from the host's cache, without
+	// metadata.managedFields.
+	Object json.RawMessage `json:"object"`
+	// Children are the objects of the manifest's owns kinds whose controller
+	// ownerReference points at Object (by UID).
+	Children []json.RawMessage `json:"children,omitempty"`
+	// Orphans are the objects of the owns kinds in Object's namespace with no
+	// controller ownerReference whose labels match Object's spec.selector. Empty
+	// when Object has no selector.
+	Orphans []json.RawMessage `json:"orphans,omitempty"`
+	// Related holds the extra inputs the manifest asks for, by the name of the
+	// Related entry.
+	Related map[string][]json.RawMessage `json:"related,omitempty"`
+	// Config is the controller's config: block from the host configuration, as
+	// JSON ({} when absent).
+	Config json.RawMessage `json:"config,omitempty"`
+}
+
+// NowTime parses Now.
+func (r *ReconcileRequest) NowTime() (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, r.Now)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("abi: request now %q: %w", r.Now, err)
+	}
+	return t, nil
+}
+
+// Op is the kind of change an Action makes.
+type Op string
+
+// The operations a plugin may ask for.
+const (
+	// OpCreate creates Object. A create of an owns kind without a controller
+	// ownerReference gets one pointing at the primary.
+	OpCreate Op = "create"
+	// OpUpdate replaces Object; metadata.resourceVersion, when set, makes it
+	// optimistic (a conflict fails the action and retries the key).
+	OpUpdate Op = "update"
+	// OpUpdateStatus replaces Object's status subresource.
+	OpUpdateStatus Op = "updateStatus"
+	// OpPatch patches the object Object names with Patch of PatchType.
+	OpPatch Op = "patch"
+	// OpDelete deletes the object Object names; metadata.uid, when set, is a
+	// precondition.
+	OpDelete Op = "delete"
+)
+
+// Patch types for OpPatch.
+const (
+	PatchMerge     = "merge"
+	PatchJSON      = "json"
+	PatchStrategic = "strategic"
+	PatchApply     = "apply"
+)
+
+// Action is one change the plugin asks the host to make.
+type Action struct {
+	Op Op `json:"op"`
+	// Object is the object to create, update or updateStatus; for patch and
+	// delete it only needs apiVersion, kind, metadata.namespace and
+	// metadata.name (and metadata.uid for a delete precondition).
+	Object json.RawMessage `json:"object"`
+	// PatchType is merge, json, strategic or apply (OpPatch only).
+	PatchType string `json:"patchType,omitempty"`
+	// Patch is the patch document (OpPatch only).
+	Patch json.RawMessage `json:"patch,omitempty"`
+	// Subresource patches a subresource, e.g. "status" (OpPatch only).
+	Subresource string `json:"subresource,omitempty"`
+	// PropagationPolicy is Orphan, Background or Foreground (OpDelete only).
+	PropagationPolicy string `json:"propagationPolicy,omitempty"`
+}
+
+// Event types.
+const (
+	EventNormal  = "Normal"
+	EventWarning = "Warning"
+)
+
+// Event is a Kubernetes Event the host records on the primary object.
+type Event struct {
+	Type    string `json:"type"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+// ReconcileResponse is the output of the "reconcile" export.
+type ReconcileResponse struct {
+	APIVersion string   `json:"apiVersion,omitempty"`
+	Kind       string   `json:"kind,omitempty"`
+	Actions    []Action `json:"actions,omitempty"`
+	// RequeueAfterSeconds > 0 asks for another call for this key after that
+	// many seconds, even when nothing changes.
+	RequeueAfterSeconds float64 `json:"requeueAfterSeconds,omitempty"`
+	Events              []Event `json:"events,omitempty"`
+}
+
+// NewResponse returns an empty response with apiVersion and kind set.
+func NewResponse() *ReconcileResponse {
+	return &ReconcileResponse{APIVersion: Version, Kind: KindReconcileResponse}
+}
+
+// Add appends an action whose object is obj marshalled to JSON (obj may be a
+// json.RawMessage already).
+func (r *ReconcileResponse) Add(op Op, obj any) error {
+	raw, err := marshal(obj)
+	if err != nil {
+		return err
+	}
+	r.Actions = append(r.Actions, Action{Op: op, Object: raw})
+	return nil
+}
+
+// AddPatch appends a patch of the object ref names.
+func (r *ReconcileResponse) AddPatch(ref ObjectRef, patchType string, patch any) error {
+	obj, err := json.Marshal(ref.object())
+	if err != nil {
+		return err
+	}
+	raw, err := marshal(patch)
+	if err != nil {
+		return err
+	}
+	r.Actions = append(r.Actions, Action{Op: OpPatch, Object: obj, PatchType: patchType, Patch: raw})
+	return nil
+}
+
+// AddDelete appends a delete of the object ref names (with ref.UID as a
+// precondition when set) and the given propagation policy ("" for the
+// server's default).
+func (r *ReconcileResponse) AddDelete(ref ObjectRef, propagationPolicy string) {
+	obj, _ := json.Marshal(ref.object()) // plain strings: cannot fail
+	r.Actions = append(r.Actions, Action{Op: OpDelete, Object: obj, PropagationPolicy: propagationPolicy})
+}
+
+// Event appends an Event to record on the primary.
+func (r *ReconcileResponse) Event(eventType, reason, messageFmt string, args ...any) {
+	r.Events = append(r.Events, Event{Type: eventType, Reason: reason, Message: fmt.Sprintf(messageFmt, args...)})
+}
+
+// RequeueAfter asks for a call after d; the shortest request of a response
+// wins.
+func (r *ReconcileResponse) RequeueAfter(d time.Duration) {
+	s := d.Seconds()
+	if s <= 0 {
+		return
+	}
+	if r.RequeueAfterSeconds == 0 || s < r.RequeueAfterSeconds {
+		r.RequeueAfterSeconds = s
+	}
+}
+
+// ObjectRef names an object for patch and delete actions.
+type ObjectRef struct {
+	APIVersion string
+	Kind       string
+	Namespace  string
+	Name       string
+	UID        string
+}
+
+func (o ObjectRef) object() map[string]any {
+	meta := map[string]any{"name": o.Name}
+	if o.Namespace != "" {
+		meta["namespace"] = o.Namespace
+	}
+	if o.UID != "" {
+		meta["uid"] = o.UID
+	}
+	return map[string]any{"apiVersion": o.APIVersion, "kind": o.Kind, "metadata": meta}
+}
+
+func marshal(v any) (json.RawMessage, error) {
+	switch v := v.(type) {
+	case json.RawMessage:
+		return v, nil
+	case []byte:
+		return v, nil
+	}
+	return json.Marshal(v)
+}
+
+// Manifest describes a plugin: what it reconciles and what it needs. The
+// "describe" export returns it; the host configuration may override any field.
+type Manifest struct {
+	APIVersion string `json:"apiVersion,omitempty"`
+	Kind       string `json:"kind,omitempty"`
+	// Name is the default controller name.
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+	// ABIVersion is the ABI the plugin speaks; the host refuses others.
+	ABIVersion string `json:"abiVersion"`
+	// For is the primary kind: one call per object of this kind.
+	For TypeRef `json:"for"`
+	// Owns are the kinds the plugin creates and controls.
+	Owns []TypeRef `json:"owns,omitempty"`
+	// Related are further inputs, see RelatedInput.
+	Related []RelatedInput `json:"related,omitempty"`
+	// Permissions are further actions the plugin may take beyond the for kind
+	// (update, updateStatus, patch) and the owns kinds (every op) in the
+	// primary's namespace.
+	Permissions []Permission `json:"permissions,omitempty"`
+}
+
+// RelatedInput asks the host for more objects in ReconcileRequest.Related
+// under Name.
+type RelatedInput struct {
+	Name string `json:"name"`
+	// Type is the kind of objects returned.
+	Type TypeRef `json:"type"`
+	// Select picks which objects:
+	//   - "siblingChildren": objects of Type controlled by any object of the
+	//     for kind that has the same controller owner as the primary (the
+	//     primary's own children excluded). Empty when the primary has no
+	//     controller owner. ReplicaSet uses it for the pods of the other
+	//     ReplicaSets of its Deployment.
+	//   - "namespace": every object of Type in the primary's namespace.
+	//   - "all": every object of Type in the cluster.
+	Select string `json:"select"`
+}
+
+// Related selectors.
+const (
+	SelectSiblingChildren = "siblingChildren"
+	SelectNamespace       = "namespace"
+	SelectAll             = "all"
+)
+
+// Permission grants verbs on a kind. Namespaces empty means the primary's
+// namespace only; ["*"] means any namespace and cluster-scoped objects.
+type Permission struct {
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Verbs      []Op     `json:"verbs"`
+	Namespaces []string `json:"namespaces,omitempty"`
+}
+
+// DecodeStrict decodes one JSON document into v, refusing unknown fields and
+// trailing data.
+func DecodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON document")
+	}
+	if _, err := dec.Token(); err == nil {
+		return errors.New("trailing data after the JSON document")
+	}
+	return nil
+}

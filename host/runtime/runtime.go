@@ -1,0 +1,411 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// Defaults for Limits.
+const (
+	DefaultMemoryLimit    = 64 << 20
+	DefaultTimeout        = time.Second
+	DefaultMaxOutputBytes = 16 << 20
+	wasmPageSize          = 64 << 10
+)
+
+// Options configure a Runtime.
+type Options struct {
+	// CacheDir keeps compiled machine code across processes, so the second
+	// start of a host skips compilation (a Go plugin of a few MB compiles in
+	// about a second). Empty: $XDG_CACHE_HOME/wasmctl/wazero (os.UserCacheDir).
+	// "none": compile in memory only.
+	CacheDir string
+}
+
+// Limits bound what one plugin may use.
+type Limits struct {
+	// MemoryBytes caps each instance's linear memory (rounded down to 64 KiB
+	// pages). Default 64 MiB.
+	MemoryBytes uint64
+	// Timeout bounds one call; a call past it is interrupted, even in a loop
+	// that never calls the host, and its instance discarded. Default 1s;
+	// negative disables it. Interruptible code costs a check on every loop
+	// back-edge and call: see docs/BENCHMARKS.md.
+	Timeout time.Duration
+	// MaxOutputBytes caps the output (and the Extism memory a call may
+	// allocate on the host beyond its input). Default 16 MiB.
+	MaxOutputBytes int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MemoryBytes == 0 {
+		l.MemoryBytes = DefaultMemoryLimit
+	}
+	if l.Timeout == 0 {
+		l.Timeout = DefaultTimeout
+	}
+	if l.MaxOutputBytes == 0 {
+		l.MaxOutputBytes = DefaultMaxOutputBytes
+	}
+	return l
+}
+
+// Runtime compiles and runs plugins. It is safe for concurrent use.
+type Runtime struct {
+	cache wazero.CompilationCache
+}
+
+// New returns a Runtime with the compilation cache of opts.
+func New(opts Options) (*Runtime, error) {
+	dir := opts.CacheDir
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		dir = filepath.Join(base, "wasmctl", "wazero")
+	}
+	if dir == "none" {
+		return &Runtime{cache: wazero.NewCompilationCache()}, nil
+	}
+	cache, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: compilation cache %s: %w", dir, err)
+	}
+	return &Runtime{cache: cache}, nil
+}
+
+// Close releases the compilation cache's memory (the directory stays).
+func (r *Runtime) Close(ctx context.Context) error { return r.cache.Close(ctx) }
+
+// LoadOptions configure one plugin.
+type LoadOptions struct {
+	// Name labels the plugin in errors and logs, and is its argv[0].
+	Name   string
+	Limits Limits
+	// Config is what the Extism config_get function returns (go-pdk GetConfig).
+	Config map[string]string
+}
+
+// Plugin is a compiled module with a pool of instances. It is safe for
+// concurrent use; each concurrent call uses its own instance.
+type Plugin struct {
+	name     string
+	limits   Limits
+	config   map[string]string
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+	exports  map[string]bool
+
+	mu     sync.Mutex
+	idle   []*instance
+	live   int
+	closed bool
+}
+
+type instance struct {
+	mod  api.Module
+	mem  api.Memory
+	vars map[string][]byte
+	// funcs caches ExportedFunction lookups.
+	funcs map[string]api.Function
+	// stderr keeps the start of what the guest wrote to stderr during the
+	// current call (Go's panic and fatal error messages), for CallError.
+	stderr headBuffer
+}
+
+// headBuffer is an io.Writer keeping the first headBufferSize bytes written:
+// a panic's message comes first, the goroutine dump after it.
+type headBuffer struct{ b []byte }
+
+const headBufferSize = 1024
+
+func (h *headBuffer) Write(p []byte) (int, error) {
+	if room := headBufferSize - len(h.b); room > 0 {
+		h.b = append(h.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (h *headBuffer) Reset()         { h.b = h.b[:0] }
+func (h *headBuffer) String() string { return string(h.b) }
+
+// Load compiles wasm (or takes it from the cache) and checks it is a plugin:
+// it must export "memory" and be a reactor (exports _initialize, or no start
+// function at all), not a WASI command whose _start would run main and exit.
+func (r *Runtime) Load(ctx context.Context, wasm []byte, opts LoadOptions) (*Plugin, error) {
+	lim := opts.Limits.withDefaults()
+	pages := uint32(lim.MemoryBytes / wasmPageSize)
+	if pages == 0 {
+		return nil, fmt.Errorf("plugin %s: memory limit %d is below one 64 KiB page", opts.Name, lim.MemoryBytes)
+	}
+	cfg := wazero.NewRuntimeConfig().
+		WithCompilationCache(r.cache).
+		WithMemoryLimitPages(pages).
+		WithCloseOnContextDone(lim.Timeout > 0)
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	p := &Plugin{name: opts.Name, limits: lim, config: opts.Config, rt: rt, exports: map[string]bool{}}
+	ok := false
+	defer func() {
+		if !ok {
+			rt.Close(ctx)
+		}
+	}()
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		return nil, err
+	}
+	if err := instantiateHostModules(ctx, rt); err != nil {
+		return nil, err
+	}
+	compiled, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: not a valid WebAssembly module: %w", opts.Name, err)
+	}
+	p.compiled = compiled
+	for name := range compiled.ExportedFunctions() {
+		p.exports[name] = true
+	}
+	if _, ok := compiled.ExportedMemories()["memory"]; !ok {
+		return nil, fmt.Errorf("plugin %s: exports no memory", opts.Name)
+	}
+	if p.exports["_start"] && !p.exports["_initialize"] {
+		return nil, fmt.Errorf("plugin %s: built as a WASI command (_start): build it as a reactor, e.g. GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared", opts.Name)
+	}
+	if mem := compiled.ExportedMemories()["memory"]; mem.Min() > pages {
+		return nil, fmt.Errorf("plugin %s: needs %d KiB of memory at start, above its limit of %d KiB", opts.Name, mem.Min()*64, pages*64)
+	}
+	ok = true
+	return p, nil
+}
+
+// Name is the plugin's name.
+func (p *Plugin) Name() string { return p.name }
+
+// Limits are the plugin's effective limits.
+func (p *Plugin) Limits() Limits { return p.limits }
+
+// HasExport reports whether the module exports a function name.
+func (p *Plugin) HasExport(name string) bool { return p.exports[name] }
+
+// Exports lists the module's exported functions.
+func (p *Plugin) Exports() []string {
+	out := make([]string, 0, len(p.exports))
+	for n := range p.exports {
+		out = append(out, n)
+	}
+	return out
+}
+
+// Instances reports how many instances exist (idle or in use).
+func (p *Plugin) Instances() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.live
+}
+
+// Close closes every instance and the plugin's wazero runtime. Calls in
+// flight fail.
+func (p *Plugin) Close(ctx context.Context) error {
+	p.mu.Lock()
+	p.closed = true
+	p.idle = nil
+	p.mu.Unlock()
+	return p.rt.Close(ctx)
+}
+
+// Call runs export with input and returns its output. The call has the
+// plugin's timeout (and ctx's own deadline). On any failure the error is a
+// *CallError.
+func (p *Plugin) Call(ctx context.Context, export string, input []byte) ([]byte, error) {
+	if !p.exports[export] {
+		return nil, &CallError{Plugin: p.name, Export: export, Kind: FailureNoExport, Msg: "the module does not export it"}
+	}
+	inst, err := p.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inst.stderr.Reset()
+	st := &callState{input: input, maxOutput: p.limits.MaxOutputBytes, config: p.config, inst: inst}
+	st.arena.init(input)
+	out, err := p.invoke(ctx, inst, st, export)
+	if err != nil {
+		p.discard(inst)
+		return nil, err
+	}
+	p.put(inst)
+	if st.rc != 0 {
+		msg := string(st.errMsg)
+		if msg == "" {
+			msg = fmt.Sprintf("returned %d with no error message", st.rc)
+		}
+		return nil, &CallError{Plugin: p.name, Export: export, Kind: FailurePluginError, Msg: msg}
+	}
+	return out, nil
+}
+
+// invoke calls export on inst. A non-nil error means the instance must not
+// be reused.
+func (p *Plugin) invoke(ctx context.Context, inst *instance, st *callState, export string) ([]byte, error) {
+	fn := inst.funcs[export]
+	if fn == nil {
+		fn = inst.mod.ExportedFunction(export)
+		inst.funcs[export] = fn
+	}
+	cctx := context.WithValue(ctx, stateKey{}, st)
+	if p.limits.Timeout > 0 {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithTimeout(cctx, p.limits.Timeout)
+		defer cancel()
+	}
+	res, err := fn.Call(cctx)
+	if err != nil {
+		return nil, p.classify(ctx, inst, export, st, err)
+	}
+	if st.fault != nil {
+		return nil, &CallError{Plugin: p.name, Export: export, Kind: st.fault.kind, Msg: st.fault.msg}
+	}
+	if len(res) > 0 {
+		st.rc = int32(res[0])
+	}
+	return st.output, nil
+}
+
+// classify turns a wazero call error into a CallError.
+func (p *Plugin) classify(ctx context.Context, inst *instance, export string, st *callState, err error) error {
+	ce := &CallError{Plugin: p.name, Export: export, Kind: FailureTrap, Msg: err.Error()}
+	var exit *sys.ExitError
+	switch {
+	case st.fault != nil:
+		ce.Kind, ce.Msg = st.fault.kind, st.fault.msg
+	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded && ctx.Err() == nil:
+		ce.Kind, ce.Msg = FailureTimeout, fmt.Sprintf("did not return within %s", p.limits.Timeout)
+	case errors.As(err, &exit) && (exit.ExitCode() == sys.ExitCodeDeadlineExceeded || exit.ExitCode() == sys.ExitCodeContextCanceled):
+		ce.Kind, ce.Msg = FailureCanceled, ctx.Err().Error()
+	case inst.mem != nil && (uint64(inst.mem.Size())+wasmPageSize > p.limits.MemoryBytes ||
+		strings.Contains(inst.stderr.String(), "out of memory")):
+		// Go's runtime exits (and other languages trap) when memory.grow fails.
+		ce.Kind, ce.Msg = FailureMemory, fmt.Sprintf("exceeded its memory limit of %d MiB (%v)", p.limits.MemoryBytes>>20, err)
+	case errors.As(err, &exit):
+		ce.Kind, ce.Msg = FailureExit, fmt.Sprintf("exited with code %d", exit.ExitCode())
+	}
+	if msg := strings.TrimSpace(inst.stderr.String()); msg != "" {
+		ce.Msg += "; stderr: " + msg
+	}
+	return ce
+}
+
+func (p *Plugin) get(ctx context.Context) (*instance, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, &CallError{Plugin: p.name, Kind: FailureClosed, Msg: "plugin is closed"}
+	}
+	if n := len(p.idle); n > 0 {
+		inst := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return inst, nil
+	}
+	p.live++
+	p.mu.Unlock()
+	inst, err := p.instantiate(ctx)
+	if err != nil {
+		p.mu.Lock()
+		p.live--
+		p.mu.Unlock()
+		return nil, err
+	}
+	return inst, nil
+}
+
+func (p *Plugin) put(inst *instance) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		p.live--
+		return
+	}
+	p.idle = append(p.idle, inst)
+}
+
+func (p *Plugin) discard(inst *instance) {
+	_ = inst.mod.Close(context.Background())
+	p.mu.Lock()
+	p.live--
+	p.mu.Unlock()
+}
+
+// instantiate creates a fresh instance and runs its _initialize (Go's
+// runtime and package init) under the call timeout.
+func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
+	inst := &instance{vars: map[string][]byte{}, funcs: map[string]api.Function{}}
+	cfg := wazero.NewModuleConfig().
+		WithName(""). // anonymous: many instances of one module may coexist
+		WithArgs(p.name).
+		WithStderr(&inst.stderr).
+		WithStartFunctions() // _initialize is called below, under a timeout
+	st := &callState{maxOutput: p.limits.MaxOutputBytes, config: p.config, inst: inst}
+	st.arena.init(nil)
+	cctx := context.WithValue(ctx, stateKey{}, st)
+	if p.limits.Timeout > 0 {
+		var cancel context.CancelFunc
+		// Runtime init is heavier than a call; allow it a few timeouts.
+		cctx, cancel = context.WithTimeout(cctx, 5*p.limits.Timeout)
+		defer cancel()
+	}
+	mod, err := p.rt.InstantiateModule(cctx, p.compiled, cfg)
+	if err != nil {
+		return nil, &CallError{Plugin: p.name, Export: "instantiate", Kind: FailureInstantiate, Msg: err.Error()}
+	}
+	inst.mod, inst.mem = mod, mod.ExportedMemory("memory")
+	if init := mod.ExportedFunction("_initialize"); init != nil {
+		if _, err := init.Call(cctx); err != nil {
+			mod.Close(ctx)
+			ce := p.classify(ctx, inst, "_initialize", st, err).(*CallError)
+			if ce.Kind == FailureTrap || ce.Kind == FailureExit {
+				ce.Kind = FailureInstantiate
+			}
+			return nil, ce
+		}
+	}
+	return inst, nil
+}
+
+// Failure kinds of a CallError, also the "reason" label of metrics.
+const (
+	FailureTrap        = "trap"
+	FailureTimeout     = "timeout"
+	FailureMemory      = "memory"
+	FailureExit        = "exit"
+	FailureOutputLimit = "output_limit"
+	FailureForbidden   = "forbidden" // a sandboxed capability, e.g. HTTP
+	FailurePluginError = "plugin_error"
+	FailureNoExport    = "no_export"
+	FailureInstantiate = "instantiate"
+	FailureCanceled    = "canceled"
+	FailureClosed      = "closed"
+)
+
+// CallError is a failed plugin call.
+type CallError struct {
+	Plugin string
+	Export string
+	// Kind is one of the Failure constants.
+	Kind string
+	Msg  string
+}
+
+func (e *CallError) Error() string {
+	return fmt.Sprintf("plugin %s: %s: %s: %s", e.Plugin, e.Export, e.Kind, e.Msg)
+}

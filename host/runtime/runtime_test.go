@@ -1,0 +1,194 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"wasmctl.dev/wasmctl/host/runtime"
+	"wasmctl.dev/wasmctl/internal/wasmbuild"
+)
+
+func load(t testing.TB, pkg string, opts runtime.LoadOptions) *runtime.Plugin {
+	t.Helper()
+	path, err := wasmbuild.Build("", pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := runtime.New(runtime.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.Name == "" {
+		opts.Name = pkg
+	}
+	p, err := rt.Load(context.Background(), wasm, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	return p
+}
+
+func TestGoPDKPlugin(t *testing.T) {
+	p := load(t, "./testdata/pdkecho", runtime.LoadOptions{Config: map[string]string{"prefix": "> "}})
+	ctx := context.Background()
+
+	t.Run("input output and config", func(t *testing.T) {
+		in := strings.Repeat("0123456789", 1000) + "tail" // not a multiple of 8
+		out, err := p.Call(ctx, "echo", []byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(out) != "> "+in {
+			t.Fatalf("echo returned %d bytes, want %d", len(out), len(in)+2)
+		}
+	})
+	t.Run("error", func(t *testing.T) {
+		_, err := p.Call(ctx, "fail", []byte("why"))
+		var ce *runtime.CallError
+		if !errors.As(err, &ce) || ce.Kind != runtime.FailurePluginError || ce.Msg != "failed on purpose: why" {
+			t.Fatalf("got %v, want plugin_error with the plugin's message", err)
+		}
+	})
+	t.Run("vars persist per instance", func(t *testing.T) {
+		for want := 1; want <= 3; want++ {
+			out, err := p.Call(ctx, "vars", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != fmt.Sprint(want) {
+				t.Fatalf("call %d: vars = %s", want, out)
+			}
+		}
+	})
+	t.Run("missing export", func(t *testing.T) {
+		_, err := p.Call(ctx, "nope", nil)
+		var ce *runtime.CallError
+		if !errors.As(err, &ce) || ce.Kind != runtime.FailureNoExport {
+			t.Fatalf("got %v, want no_export", err)
+		}
+	})
+}
+
+func TestContainment(t *testing.T) {
+	p := load(t, "./testdata/misbehave", runtime.LoadOptions{Limits: runtime.Limits{
+		MemoryBytes:    32 << 20,
+		Timeout:        200 * time.Millisecond,
+		MaxOutputBytes: 2 << 20,
+	}})
+	ctx := context.Background()
+	cases := []struct {
+		input string
+		kind  string
+	}{
+		{"loop", runtime.FailureTimeout},
+		{"trap", runtime.FailureTrap}, // a Go panic aborts with unreachable
+		{"oom", runtime.FailureMemory},
+		{"exit", runtime.FailureExit},
+		{"size:xxx", runtime.FailureOutputLimit},
+		{"http", runtime.FailureForbidden},
+		{"alloc", runtime.FailureOutputLimit},
+	}
+	for _, tc := range cases {
+		t.Run(tc.input, func(t *testing.T) {
+			start := time.Now()
+			_, err := p.Call(ctx, "run", []byte(tc.input))
+			var ce *runtime.CallError
+			if !errors.As(err, &ce) {
+				t.Fatalf("got %v, want a CallError", err)
+			}
+			if ce.Kind != tc.kind {
+				t.Fatalf("kind %q (%v), want %q", ce.Kind, err, tc.kind)
+			}
+			t.Logf("contained in %s: %v", time.Since(start).Round(time.Millisecond), err)
+			// The broken instance is gone; the next call gets a fresh one.
+			out, err := p.Call(ctx, "run", []byte("echo:still here"))
+			if err != nil || string(out) != "still here" {
+				t.Fatalf("after %s: %q, %v", tc.input, out, err)
+			}
+			if n := p.Instances(); n != 1 {
+				t.Fatalf("%d live instances, want 1", n)
+			}
+		})
+	}
+	t.Run("output under the limit", func(t *testing.T) {
+		out, err := p.Call(ctx, "run", []byte("size:x"))
+		if err != nil || len(out) != 1<<20 {
+			t.Fatalf("got %d bytes, %v", len(out), err)
+		}
+	})
+}
+
+func TestCommandModuleRefused(t *testing.T) {
+	dir := t.TempDir()
+	src := "package main\nfunc main() {}\n"
+	if err := os.WriteFile(dir+"/main.go", []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/go.mod", []byte("module example.com/cmd\n\ngo 1.26\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := execGo(t, dir, "build", "-o", "cmd.wasm", ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	wasm, _ := os.ReadFile(dir + "/cmd.wasm")
+	rt, _ := runtime.New(runtime.Options{CacheDir: "none"})
+	_, err := rt.Load(context.Background(), wasm, runtime.LoadOptions{Name: "cmd"})
+	if err == nil || !strings.Contains(err.Error(), "-buildmode=c-shared") {
+		t.Fatalf("got %v, want an error naming -buildmode=c-shared", err)
+	}
+	_, err = rt.Load(context.Background(), []byte("not wasm at all"), runtime.LoadOptions{Name: "junk"})
+	if err == nil || !strings.Contains(err.Error(), "not a valid WebAssembly module") {
+		t.Fatalf("got %v, want invalid module", err)
+	}
+}
+
+// TestConcurrentCalls hammers one plugin from many goroutines: each call must
+// see its own input and output, and the pool must not grow past the
+// concurrency.
+func TestConcurrentCalls(t *testing.T) {
+	p := load(t, "./testdata/misbehave", runtime.LoadOptions{})
+	const workers, calls = 8, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range calls {
+				want := fmt.Sprintf("worker %d call %d", w, i)
+				out, err := p.Call(context.Background(), "run", []byte("echo:"+want))
+				if err != nil || string(out) != want {
+					errs <- fmt.Errorf("got %q, %v; want %q", out, err, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := p.Instances(); n > workers {
+		t.Fatalf("%d instances for %d concurrent callers", n, workers)
+	}
+}
+
+func execGo(t *testing.T, dir string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	return cmd
+}
