@@ -1,0 +1,291 @@
+// Package apply checks a plugin's response against the controller's
+// permissions and applies it to the API server.
+//
+// Validate looks at the whole response before anything is applied: one
+// forbidden or malformed action refuses all of it, so a plugin never
+// half-applies a response. Apply then runs the actions in order, creates in
+// slow-start batches (1, 2, 4, ...) as upstream controllers do, and stops at
+// the first failure: the key is retried with backoff and the plugin sees the
+// world as it then is.
+package apply
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"wasmctl.dev/wasmctl/abi"
+)
+
+// Permissions is what one controller may do.
+type Permissions struct {
+	For  abi.TypeRef
+	Owns []abi.TypeRef
+	// Extra are the explicit permissions of the configuration.
+	Extra []abi.Permission
+}
+
+// Scope tells whether a kind is namespaced; the engine answers it from the
+// RESTMapper.
+type Scope func(gvk schema.GroupVersionKind) (namespaced bool, err error)
+
+// Action is a validated action, ready to apply.
+type Action struct {
+	abi.Action
+	GVK    schema.GroupVersionKind
+	Object *unstructured.Unstructured
+	// Owned is set when the object is of an owns kind: creates get the
+	// controller reference and count towards expectations.
+	Owned bool
+	// Key is namespace/name of the target ("" for a generateName create).
+	Key string
+}
+
+// RefusedError says why a response was refused. Nothing of it was applied.
+type RefusedError struct {
+	Index  int // action index, -1 for the response as a whole
+	Reason string
+}
+
+func (e *RefusedError) Error() string {
+	if e.Index < 0 {
+		return "response refused: " + e.Reason
+	}
+	return fmt.Sprintf("response refused: action %d: %s", e.Index, e.Reason)
+}
+
+// Input is what Validate checks a response against.
+type Input struct {
+	Primary *unstructured.Unstructured
+	// Controlled holds the namespace/name keys, per GVK, of the children
+	// (controlled by Primary) and orphans handed to the plugin: update,
+	// patch and delete of an owns kind may only target these.
+	Controlled map[schema.GroupVersionKind]map[string]bool
+	Perms      Permissions
+	Scope      Scope
+}
+
+// Decode parses a response strictly (unknown fields are errors).
+func Decode(data []byte) (*abi.ReconcileResponse, error) {
+	var resp abi.ReconcileResponse
+	if err := abi.DecodeStrict(data, &resp); err != nil {
+		return nil, &RefusedError{Index: -1, Reason: "invalid JSON: " + err.Error()}
+	}
+	if resp.APIVersion != "" && resp.APIVersion != abi.Version {
+		return nil, &RefusedError{Index: -1, Reason: fmt.Sprintf("apiVersion %q, want %q", resp.APIVersion, abi.Version)}
+	}
+	if resp.Kind != "" && resp.Kind != abi.KindReconcileResponse {
+		return nil, &RefusedError{Index: -1, Reason: fmt.Sprintf("kind %q, want %q", resp.Kind, abi.KindReconcileResponse)}
+	}
+	return &resp, nil
+}
+
+// Validate checks every action and returns them ready to apply, or a
+// *RefusedError for the first one that is not allowed.
+func Validate(resp *abi.ReconcileResponse, in Input) ([]Action, error) {
+	if resp.RequeueAfterSeconds < 0 || resp.RequeueAfterSeconds > 366*24*3600 {
+		return nil, &RefusedError{Index: -1, Reason: fmt.Sprintf("requeueAfterSeconds %v out of range", resp.RequeueAfterSeconds)}
+	}
+	for i, ev := range resp.Events {
+		if ev.Type != abi.EventNormal && ev.Type != abi.EventWarning {
+			return nil, &RefusedError{Index: -1, Reason: fmt.Sprintf("event %d: type %q, want Normal or Warning", i, ev.Type)}
+		}
+		if ev.Reason == "" {
+			return nil, &RefusedError{Index: -1, Reason: fmt.Sprintf("event %d: reason is required", i)}
+		}
+	}
+	out := make([]Action, 0, len(resp.Actions))
+	for i, a := range resp.Actions {
+		act, err := validateAction(a, in)
+		if err != nil {
+			return nil, &RefusedError{Index: i, Reason: err.Error()}
+		}
+		out = append(out, act)
+	}
+	return out, nil
+}
+
+func validateAction(a abi.Action, in Input) (Action, error) {
+	act := Action{Action: a}
+	switch a.Op {
+	case abi.OpCreate, abi.OpUpdate, abi.OpUpdateStatus, abi.OpPatch, abi.OpDelete:
+	default:
+		return act, fmt.Errorf("unknown op %q", a.Op)
+	}
+	if len(a.Object) == 0 {
+		return act, fmt.Errorf("%s: object is required", a.Op)
+	}
+	obj := &unstructured.Unstructured{}
+	if err := json.Unmarshal(a.Object, &obj.Object); err != nil {
+		return act, fmt.Errorf("%s: object: %v", a.Op, err)
+	}
+	if obj.Object == nil {
+		return act, fmt.Errorf("%s: object must be a JSON object", a.Op)
+	}
+	gv, err := schema.ParseGroupVersion(obj.GetAPIVersion())
+	if err != nil || obj.GetAPIVersion() == "" || obj.GetKind() == "" {
+		return act, fmt.Errorf("%s: object needs apiVersion and kind", a.Op)
+	}
+	act.GVK = gv.WithKind(obj.GetKind())
+	act.Object = obj
+
+	if a.Op != abi.OpPatch && (a.PatchType != "" || len(a.Patch) > 0 || a.Subresource != "") {
+		return act, fmt.Errorf("%s: patchType, patch and subresource are for patch only", a.Op)
+	}
+	if a.Op != abi.OpDelete && a.PropagationPolicy != "" {
+		return act, fmt.Errorf("%s: propagationPolicy is for delete only", a.Op)
+	}
+	switch a.Op {
+	case abi.OpPatch:
+		switch a.PatchType {
+		case abi.PatchMerge, abi.PatchJSON, abi.PatchStrategic, abi.PatchApply:
+		default:
+			return act, fmt.Errorf("patch: patchType %q, want merge, json, strategic or apply", a.PatchType)
+		}
+		if len(a.Patch) == 0 || !json.Valid(a.Patch) {
+			return act, fmt.Errorf("patch: patch must be a JSON document")
+		}
+		if a.Subresource != "" && a.Subresource != "status" {
+			return act, fmt.Errorf("patch: subresource %q, only status is supported", a.Subresource)
+		}
+	case abi.OpDelete:
+		switch metav1.DeletionPropagation(a.PropagationPolicy) {
+		case "", metav1.DeletePropagationOrphan, metav1.DeletePropagationBackground, metav1.DeletePropagationForeground:
+		default:
+			return act, fmt.Errorf("delete: propagationPolicy %q, want Orphan, Background or Foreground", a.PropagationPolicy)
+		}
+	}
+
+	namespaced, err := in.Scope(act.GVK)
+	if err != nil {
+		return act, fmt.Errorf("%s %s: %v", a.Op, act.GVK.Kind, err)
+	}
+	primaryNS := in.Primary.GetNamespace()
+	if namespaced && obj.GetNamespace() == "" {
+		obj.SetNamespace(primaryNS)
+	}
+	if !namespaced && obj.GetNamespace() != "" {
+		return act, fmt.Errorf("%s %s: kind is cluster-scoped but the object names namespace %q", a.Op, act.GVK.Kind, obj.GetNamespace())
+	}
+	if obj.GetName() == "" && !(a.Op == abi.OpCreate && obj.GetGenerateName() != "") {
+		return act, fmt.Errorf("%s %s: metadata.name is required", a.Op, act.GVK.Kind)
+	}
+	if obj.GetName() != "" {
+		act.Key = obj.GetName()
+		if obj.GetNamespace() != "" {
+			act.Key = obj.GetNamespace() + "/" + obj.GetName()
+		}
+	}
+
+	target := describe(act)
+	inPrimaryNS := namespaced && obj.GetNamespace() == primaryNS
+	forGVK := gvkOf(in.Perms.For)
+	switch {
+	case act.GVK == forGVK && inPrimaryNS && obj.GetName() == in.Primary.GetName():
+		// The primary itself: update, status and patch; never create or delete.
+		if a.Op == abi.OpCreate || a.Op == abi.OpDelete {
+			if extraAllows(in.Perms.Extra, act, inPrimaryNS, !namespaced) {
+				return act, nil
+			}
+			return act, fmt.Errorf("%s of the primary %s is not allowed", a.Op, target)
+		}
+		if uid := obj.GetUID(); uid != "" && uid != in.Primary.GetUID() {
+			return act, fmt.Errorf("%s %s: uid %s is not the primary's", a.Op, target, uid)
+		}
+		return act, nil
+	case isOwned(in.Perms.Owns, act.GVK) && inPrimaryNS:
+		act.Owned = true
+		if a.Op == abi.OpCreate {
+			if ref := metav1.GetControllerOfNoCopy(obj); ref != nil && ref.UID != in.Primary.GetUID() {
+				return act, fmt.Errorf("create %s: its controller reference points at %s %s, not the primary", target, ref.Kind, ref.Name)
+			}
+			return act, nil
+		}
+		if in.Controlled[act.GVK][act.Key] || extraAllows(in.Perms.Extra, act, inPrimaryNS, !namespaced) {
+			return act, nil
+		}
+		return act, fmt.Errorf("%s %s: not controlled by the primary nor an adoptable orphan", a.Op, target)
+	}
+	if extraAllows(in.Perms.Extra, act, inPrimaryNS, !namespaced) {
+		return act, nil
+	}
+	return act, fmt.Errorf("%s %s: not permitted (for: %s, owns: %s, permissions: %d)", a.Op, target, in.Perms.For, typeList(in.Perms.Owns), len(in.Perms.Extra))
+}
+
+// extraAllows checks the explicit permission list.
+func extraAllows(perms []abi.Permission, act Action, inPrimaryNS, clusterScoped bool) bool {
+	for _, p := range perms {
+		if gvkOf(abi.TypeRef{APIVersion: p.APIVersion, Kind: p.Kind}) != act.GVK {
+			continue
+		}
+		verbOK := false
+		for _, v := range p.Verbs {
+			if v == act.Op {
+				verbOK = true
+			}
+		}
+		if !verbOK {
+			continue
+		}
+		if len(p.Namespaces) == 0 {
+			if inPrimaryNS {
+				return true
+			}
+			continue
+		}
+		for _, ns := range p.Namespaces {
+			if ns == "*" || (!clusterScoped && ns == act.Object.GetNamespace()) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isOwned(owns []abi.TypeRef, gvk schema.GroupVersionKind) bool {
+	for _, o := range owns {
+		if gvkOf(o) == gvk {
+			return true
+		}
+	}
+	return false
+}
+
+func gvkOf(t abi.TypeRef) schema.GroupVersionKind {
+	gv, _ := schema.ParseGroupVersion(t.APIVersion)
+	return gv.WithKind(t.Kind)
+}
+
+func describe(a Action) string {
+	name := a.Key
+	if name == "" {
+		name = a.Object.GetNamespace() + "/" + a.Object.GetGenerateName() + "*"
+	}
+	return a.GVK.Kind + " " + name
+}
+
+func typeList(ts []abi.TypeRef) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = t.Kind
+	}
+	return "[" + strings.Join(s, ",") + "]"
+}
+
+// ControllerRef returns the controller ownerReference for primary.
+func ControllerRef(primary *unstructured.Unstructured) metav1.OwnerReference {
+	t := true
+	return metav1.OwnerReference{
+		APIVersion:         primary.GetAPIVersion(),
+		Kind:               primary.GetKind(),
+		Name:               primary.GetName(),
+		UID:                types.UID(primary.GetUID()),
+		Controller:         &t,
+		BlockOwnerDeletion: &t,
+	}
+}

@@ -1,0 +1,257 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	"wasmctl.dev/wasmctl/abi"
+	"wasmctl.dev/wasmctl/host/apply"
+	"wasmctl.dev/wasmctl/host/metrics"
+	"wasmctl.dev/wasmctl/host/runtime"
+)
+
+// Event reasons the host records on primaries.
+const (
+	// ReasonPluginFailed: the plugin call trapped, timed out, ran out of
+	// memory or returned an error.
+	ReasonPluginFailed = "PluginFailed"
+	// ReasonResponseRefused: the response broke the contract or the
+	// controller's permissions; nothing of it was applied.
+	ReasonResponseRefused = "ResponseRefused"
+	// ReasonApplyFailed: the API server refused an action.
+	ReasonApplyFailed = "ApplyFailed"
+)
+
+// Plugin is what a controller calls: a runtime.Plugin, or anything with the
+// same contract.
+type Plugin interface {
+	Call(ctx context.Context, export string, input []byte) ([]byte, error)
+}
+
+// ControllerOptions define one controller.
+type ControllerOptions struct {
+	Name     string
+	Plugin   Plugin
+	Manifest abi.Manifest
+	// Perms are the effective permissions (for, owns, explicit).
+	Perms apply.Permissions
+	// Config is the controller's config: block as JSON.
+	Config       []byte
+	Workers      int
+	ResyncPeriod time.Duration
+}
+
+// Controller runs one plugin over the objects of its for kind.
+type Controller struct {
+	name     string
+	plugin   Plugin
+	manifest abi.Manifest
+	perms    apply.Permissions
+	config   []byte
+	workers  int
+	resync   time.Duration
+
+	cache        *Cache
+	primary      *Informer
+	owns         []*Informer
+	related      []relatedInput
+	queue        workqueue.TypedRateLimitingInterface[string]
+	expectations *Expectations
+	applier      *apply.Applier
+	recorder     record.EventRecorder
+	metrics      *metrics.Metrics
+	now          func() time.Time
+}
+
+type relatedInput struct {
+	abi.RelatedInput
+	informer *Informer
+}
+
+func gvkOf(t abi.TypeRef) schema.GroupVersionKind {
+	gv, _ := schema.ParseGroupVersion(t.APIVersion)
+	return gv.WithKind(t.Kind)
+}
+
+// Name is the controller's name.
+func (c *Controller) Name() string { return c.name }
+
+// Queue exposes the work queue (tests and metrics).
+func (c *Controller) Queue() workqueue.TypedRateLimitingInterface[string] { return c.queue }
+
+// Run starts the workers and blocks until ctx is done; then it stops taking
+// keys and waits for the in-flight reconciles, which run under workCtx (the
+// manager cancels it when the shutdown grace period ends).
+func (c *Controller) Run(ctx, workCtx context.Context) {
+	defer utilruntime.HandleCrashWithContext(ctx)
+	logger := klog.FromContext(ctx).WithValues("controller", c.name)
+	logger.Info("Starting workers", "count", c.workers)
+	done := make(chan struct{}, c.workers)
+	for range c.workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			wait.UntilWithContext(ctx, func(ctx context.Context) {
+				for c.processNextWorkItem(ctx, workCtx) {
+				}
+			}, time.Second)
+		}()
+	}
+	<-ctx.Done()
+	c.queue.ShutDown()
+	for range c.workers {
+		<-done
+	}
+	logger.Info("Workers stopped")
+}
+
+func (c *Controller) processNextWorkItem(ctx, workCtx context.Context) bool {
+	key, shutdown := c.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer c.queue.Done(key)
+	if ctx.Err() != nil {
+		return false // shutting down: take no new keys
+	}
+	logger := klog.FromContext(ctx).WithValues("controller", c.name, "key", key)
+	start := time.Now()
+	requeueAfter, err := c.reconcile(klog.NewContext(workCtx, logger), key)
+	c.metrics.ReconcileDuration.WithLabelValues(c.name).Observe(time.Since(start).Seconds())
+	if err != nil {
+		c.queue.AddRateLimited(key)
+		logger.Error(err, "Reconcile failed; retrying with backoff", "retries", c.queue.NumRequeues(key))
+		return true
+	}
+	c.queue.Forget(key)
+	if requeueAfter > 0 {
+		c.queue.AddAfter(key, requeueAfter)
+	}
+	return true
+}
+
+// reconcile runs the plugin for one key and applies its response.
+func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, error) {
+	logger := klog.FromContext(ctx)
+	obj, exists, err := c.primary.Informer.GetIndexer().GetByKey(key)
+	if err != nil {
+		return 0, err
+	}
+	if !exists {
+		c.expectations.Delete(key)
+		c.metrics.ReconcileTotal.WithLabelValues(c.name, "gone").Inc()
+		return 0, nil
+	}
+	primary := obj.(*unstructured.Unstructured) // read-only: owned by the cache
+	if !c.expectations.Satisfied(key) {
+		logger.V(4).Info("Waiting for the informer to observe earlier creates and deletes")
+		c.metrics.ReconcileTotal.WithLabelValues(c.name, "skipped").Inc()
+		return 0, nil
+	}
+
+	req, controlled, err := c.buildRequest(primary)
+	if err != nil {
+		return 0, fmt.Errorf("build request: %w", err)
+	}
+	callStart := time.Now()
+	out, err := c.plugin.Call(ctx, abi.ExportReconcile, req)
+	c.metrics.PluginCallDuration.WithLabelValues(c.name).Observe(time.Since(callStart).Seconds())
+	if err != nil {
+		reason := "error"
+		var ce *runtime.CallError
+		if errors.As(err, &ce) {
+			reason = ce.Kind
+		}
+		c.metrics.PluginFailures.WithLabelValues(c.name, reason).Inc()
+		c.metrics.ReconcileTotal.WithLabelValues(c.name, "plugin_error").Inc()
+		c.recorder.Eventf(primary, abi.EventWarning, ReasonPluginFailed, "Plugin %s failed (%s): %s", c.name, reason, truncate(err.Error(), 512))
+		return 0, err
+	}
+
+	resp, err := apply.Decode(out)
+	var actions []apply.Action
+	if err == nil {
+		actions, err = apply.Validate(resp, apply.Input{
+			Primary:    primary,
+			Controlled: controlled,
+			Perms:      c.perms,
+			Scope:      c.scope,
+		})
+	}
+	if err != nil {
+		c.metrics.RefusedResponses.WithLabelValues(c.name).Inc()
+		c.metrics.ReconcileTotal.WithLabelValues(c.name, "refused").Inc()
+		c.recorder.Eventf(primary, abi.EventWarning, ReasonResponseRefused, "Response of plugin %s refused, nothing applied: %s", c.name, truncate(err.Error(), 512))
+		return 0, err
+	}
+	for _, ev := range resp.Events {
+		c.recorder.Event(primary, ev.Type, ev.Reason, ev.Message)
+	}
+
+	creates, deletes := 0, []string(nil)
+	for _, a := range actions {
+		if a.Owned && a.Op == abi.OpCreate {
+			creates++
+		}
+		if a.Owned && a.Op == abi.OpDelete {
+			deletes = append(deletes, a.Key)
+		}
+	}
+	if creates > 0 || len(deletes) > 0 {
+		c.expectations.Expect(key, creates, deletes)
+	}
+	outcome, err := c.applier.Apply(ctx, primary, actions)
+	if outcome.CreatesNotDone > 0 {
+		c.expectations.LowerCreations(key, outcome.CreatesNotDone)
+	}
+	for _, d := range outcome.DeletesNotDone {
+		c.expectations.DeletionObserved(key, d)
+	}
+	if err != nil {
+		c.metrics.ReconcileTotal.WithLabelValues(c.name, "error").Inc()
+		if !apierrors.IsConflict(err) { // a conflict is routine: the cache was behind
+			c.recorder.Eventf(primary, abi.EventWarning, ReasonApplyFailed, "%s", truncate(err.Error(), 512))
+		}
+		return 0, err
+	}
+	c.metrics.ReconcileTotal.WithLabelValues(c.name, "success").Inc()
+	if len(actions) > 0 {
+		logger.V(2).Info("Applied plugin response", "actions", len(actions), "creates", outcome.CreatesSucceeded)
+	}
+	return time.Duration(resp.RequeueAfterSeconds * float64(time.Second)), nil
+}
+
+func (c *Controller) scope(gvk schema.GroupVersionKind) (bool, error) {
+	m, err := c.cache.Mapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return false, err
+	}
+	return m.Scope.Name() == "namespace", nil
+}
+
+func (c *Controller) enqueue(obj any) {
+	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return
+	}
+	c.queue.Add(key)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

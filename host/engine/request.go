@@ -1,0 +1,231 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/cache"
+
+	"wasmctl.dev/wasmctl/abi"
+)
+
+// buildRequest assembles the ReconcileRequest for primary from the cache,
+// and the keys of the children and orphans it hands over (the only owned
+// objects the response may update, patch or delete).
+//
+// The JSON is written by hand around each object's memoised JSON: building
+// a 100-child request costs a copy, not a marshal.
+func (c *Controller) buildRequest(primary *unstructured.Unstructured) ([]byte, map[schema.GroupVersionKind]map[string]bool, error) {
+	controlled := map[schema.GroupVersionKind]map[string]bool{}
+	var children, orphans []*unstructured.Unstructured
+	selector := selectorOf(primary)
+	for _, inf := range c.owns {
+		keys := map[string]bool{}
+		controlled[inf.GVK] = keys
+		for _, u := range c.childrenOf(inf, primary) {
+			children = append(children, u)
+			keys[objectKey(u)] = true
+		}
+		if selector == nil {
+			continue
+		}
+		objs, err := inf.Informer.GetIndexer().ByIndex(cache.NamespaceIndex, primary.GetNamespace())
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, o := range objs {
+			u := o.(*unstructured.Unstructured)
+			if !sameKind(u, inf.GVK) || controllerOf(u) != nil || !selector.Matches(labels.Set(u.GetLabels())) {
+				continue
+			}
+			orphans = append(orphans, u)
+			keys[objectKey(u)] = true
+		}
+	}
+	sortObjects(children)
+	sortObjects(orphans)
+
+	var buf bytes.Buffer
+	buf.Grow(4096)
+	buf.WriteString(`{"apiVersion":"` + abi.Version + `","kind":"` + abi.KindReconcileRequest + `","now":`)
+	now, _ := json.Marshal(c.now().UTC().Format(time.RFC3339Nano))
+	buf.Write(now)
+	buf.WriteString(`,"object":`)
+	if err := c.writeObject(&buf, primary); err != nil {
+		return nil, nil, err
+	}
+	if err := c.writeList(&buf, "children", children); err != nil {
+		return nil, nil, err
+	}
+	if err := c.writeList(&buf, "orphans", orphans); err != nil {
+		return nil, nil, err
+	}
+	if len(c.related) > 0 {
+		buf.WriteString(`,"related":{`)
+		for i, r := range c.related {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			name, _ := json.Marshal(r.Name)
+			buf.Write(name)
+			buf.WriteString(":[")
+			objs := c.relatedObjects(r, primary)
+			for j, u := range objs {
+				if j > 0 {
+					buf.WriteByte(',')
+				}
+				if err := c.writeObject(&buf, u); err != nil {
+					return nil, nil, err
+				}
+			}
+			buf.WriteByte(']')
+		}
+		buf.WriteByte('}')
+	}
+	buf.WriteString(`,"config":`)
+	buf.Write(c.config)
+	buf.WriteByte('}')
+	return buf.Bytes(), controlled, nil
+}
+
+func (c *Controller) writeObject(buf *bytes.Buffer, u *unstructured.Unstructured) error {
+	data, err := c.cache.JSON(u)
+	if err != nil {
+		return err
+	}
+	buf.Write(data)
+	return nil
+}
+
+func (c *Controller) writeList(buf *bytes.Buffer, field string, objs []*unstructured.Unstructured) error {
+	if len(objs) == 0 {
+		return nil
+	}
+	buf.WriteString(`,"` + field + `":[`)
+	for i, u := range objs {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if err := c.writeObject(buf, u); err != nil {
+			return err
+		}
+	}
+	buf.WriteByte(']')
+	return nil
+}
+
+// childrenOf lists the objects of inf controlled by owner (by UID, in its
+// namespace, of its kind).
+func (c *Controller) childrenOf(inf *Informer, owner *unstructured.Unstructured) []*unstructured.Unstructured {
+	objs, err := inf.Informer.GetIndexer().ByIndex(IndexControllerUID, string(owner.GetUID()))
+	if err != nil {
+		return nil
+	}
+	out := make([]*unstructured.Unstructured, 0, len(objs))
+	for _, o := range objs {
+		u := o.(*unstructured.Unstructured)
+		if !sameKind(u, inf.GVK) || (inf.Namespaced && u.GetNamespace() != owner.GetNamespace()) {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// relatedObjects resolves one RelatedInput for primary.
+func (c *Controller) relatedObjects(r relatedInput, primary *unstructured.Unstructured) []*unstructured.Unstructured {
+	idx := r.informer.Informer.GetIndexer()
+	var out []*unstructured.Unstructured
+	switch r.Select {
+	case abi.SelectSiblingChildren:
+		owner := controllerOf(primary)
+		if owner == nil {
+			return nil
+		}
+		siblings, _ := c.primary.Informer.GetIndexer().ByIndex(IndexControllerUID, string(owner.UID))
+		for _, s := range siblings {
+			sib := s.(*unstructured.Unstructured)
+			if sib.GetUID() == primary.GetUID() || sib.GetNamespace() != primary.GetNamespace() {
+				continue
+			}
+			out = append(out, c.childrenOf(r.informer, sib)...)
+		}
+	case abi.SelectNamespace:
+		objs, _ := idx.ByIndex(cache.NamespaceIndex, primary.GetNamespace())
+		for _, o := range objs {
+			out = append(out, o.(*unstructured.Unstructured))
+		}
+	case abi.SelectAll:
+		for _, o := range idx.List() {
+			out = append(out, o.(*unstructured.Unstructured))
+		}
+	}
+	sortObjects(out)
+	return out
+}
+
+// selectorOf returns the label selector in primary's spec.selector: a
+// metav1.LabelSelector (matchLabels/matchExpressions, as ReplicaSet has) or
+// a plain label map (as Service has). Nil when there is none, it is empty or
+// it does not parse: such a primary adopts nothing.
+func selectorOf(primary *unstructured.Unstructured) labels.Selector {
+	raw, ok, _ := unstructured.NestedFieldNoCopy(primary.Object, "spec", "selector")
+	m, isMap := raw.(map[string]any)
+	if !ok || !isMap || len(m) == 0 {
+		return nil
+	}
+	_, hasLabels := m["matchLabels"]
+	_, hasExprs := m["matchExpressions"]
+	if hasLabels || hasExprs {
+		var ls metav1.LabelSelector
+		if err := unstructuredInto(m, &ls); err != nil {
+			return nil
+		}
+		if len(ls.MatchLabels) == 0 && len(ls.MatchExpressions) == 0 {
+			return nil
+		}
+		sel, err := metav1.LabelSelectorAsSelector(&ls)
+		if err != nil {
+			return nil
+		}
+		return sel
+	}
+	set := labels.Set{}
+	for k, v := range m {
+		s, ok := v.(string)
+		if !ok {
+			return nil
+		}
+		set[k] = s
+	}
+	return labels.SelectorFromSet(set)
+}
+
+func unstructuredInto(m map[string]any, v any) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}
+
+func sameKind(u *unstructured.Unstructured, gvk schema.GroupVersionKind) bool {
+	return u.GetKind() == "" || u.GetKind() == gvk.Kind
+}
+
+func objectKey(u *unstructured.Unstructured) string {
+	if ns := u.GetNamespace(); ns != "" {
+		return ns + "/" + u.GetName()
+	}
+	return u.GetName()
+}
+
+func sortObjects(objs []*unstructured.Unstructured) {
+	sort.Slice(objs, func(i, j int) bool { return objs[i].GetName() < objs[j].GetName() })
+}

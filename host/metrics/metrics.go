@@ -1,0 +1,68 @@
+// Package metrics defines the host's Prometheus metrics. All live in one
+// registry, served on /metrics by the run command.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics holds every collector of one host.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	// ReconcileTotal counts reconciles by controller and result
+	// (success, error, refused, plugin_error, skipped).
+	ReconcileTotal *prometheus.CounterVec
+	// ReconcileDuration is the whole reconcile of one key.
+	ReconcileDuration *prometheus.HistogramVec
+	// PluginCallDuration is the time in the plugin call alone.
+	PluginCallDuration *prometheus.HistogramVec
+	// PluginFailures counts failed plugin calls by controller and reason
+	// (trap, timeout, memory, exit, output_limit, forbidden, plugin_error, ...).
+	PluginFailures *prometheus.CounterVec
+	// RefusedResponses counts responses refused by validation.
+	RefusedResponses *prometheus.CounterVec
+	// Actions counts applied actions by controller, op, kind and result.
+	Actions *prometheus.CounterVec
+	// PluginMemory is the linear memory of a plugin's instances, in bytes.
+	PluginInstances *prometheus.GaugeVec
+}
+
+// New returns metrics registered in a new registry with the Go and process
+// collectors.
+func New() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		ReconcileTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wasmctl_reconcile_total", Help: "Reconciles by controller and result.",
+		}, []string{"controller", "result"}),
+		ReconcileDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "wasmctl_reconcile_duration_seconds", Help: "Time to reconcile one key (request, plugin, apply).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"controller"}),
+		PluginCallDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "wasmctl_plugin_call_duration_seconds", Help: "Time in the plugin's reconcile export.",
+			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 18),
+		}, []string{"controller"}),
+		PluginFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wasmctl_plugin_failures_total", Help: "Failed plugin calls by controller and reason.",
+		}, []string{"controller", "reason"}),
+		RefusedResponses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wasmctl_refused_responses_total", Help: "Plugin responses refused by validation; nothing of them was applied.",
+		}, []string{"controller"}),
+		Actions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wasmctl_actions_total", Help: "Actions applied by controller, op, kind and result.",
+		}, []string{"controller", "op", "kind", "result"}),
+		PluginInstances: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "wasmctl_plugin_instances", Help: "Live Wasm instances per controller.",
+		}, []string{"controller"}),
+	}
+	m.Registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.ReconcileTotal, m.ReconcileDuration, m.PluginCallDuration, m.PluginFailures,
+		m.RefusedResponses, m.Actions, m.PluginInstances,
+	)
+	return m
+}
