@@ -72,7 +72,9 @@ type Controller struct {
 }
 
 // MemoryLimitBytes parses MemoryLimit.
-func (c *Controller) MemoryLimitBytes() (uint64, error) { return quantity(c.MemoryLimit, "memoryLimit") }
+func (c *Controller) MemoryLimitBytes() (uint64, error) {
+	return quantity(c.MemoryLimit, "memoryLimit")
+}
 
 // MaxResponseBytes parses MaxResponse.
 func (c *Controller) MaxResponseBytes() (uint64, error) {
