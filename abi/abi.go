@@ -65,6 +65,23 @@ type ReconcileRequest struct {
 	// Config is the controller's config: block from the host configuration, as
 	// JSON ({} when absent).
 	Config json.RawMessage `json:"config,omitempty"`
+	// LastError is set when the API server refused an action of the previous
+	// response for this key (which the host then stopped applying); it is
+	// cleared by the next response applied in full. Upstream controllers
+	// surface such errors in status (ReplicaSet's ReplicaFailure condition).
+	LastError *ApplyError `json:"lastError,omitempty"`
+}
+
+// ApplyError describes an action the API server refused.
+type ApplyError struct {
+	Op         Op     `json:"op"`
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name,omitempty"`
+	// Reason is the API status reason (Forbidden, Conflict, Invalid, ...).
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message"`
 }
 
 // NowTime parses Now.
@@ -264,6 +281,11 @@ type RelatedInput struct {
 	//     primary's own children excluded). Empty when the primary has no
 	//     controller owner. ReplicaSet uses it for the pods of the other
 	//     ReplicaSets of its Deployment.
+	//   - "siblingSelected": objects of Type in the primary's namespace whose
+	//     labels match the spec.selector of the primary or of any object of
+	//     the for kind with the same controller owner, whoever controls them.
+	//     Empty when the primary has no controller owner. ReplicaSet uses it
+	//     for the colocation rank of pods to delete.
 	//   - "namespace": every object of Type in the primary's namespace.
 	//   - "all": every object of Type in the cluster.
 	Select string `json:"select"`
@@ -272,6 +294,7 @@ type RelatedInput struct {
 // Related selectors.
 const (
 	SelectSiblingChildren = "siblingChildren"
+	SelectSiblingSelected = "siblingSelected"
 	SelectNamespace       = "namespace"
 	SelectAll             = "all"
 )

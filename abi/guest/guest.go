@@ -15,14 +15,32 @@ import (
 // error fails the call; the host retries the key with backoff.
 type ReconcileFunc func(req *abi.ReconcileRequest) (*abi.ReconcileResponse, error)
 
+// RawReconcileFunc gets the request JSON undecoded, for plugins that parse
+// it with a faster decoder than encoding/json.
+type RawReconcileFunc func(request []byte) (*abi.ReconcileResponse, error)
+
 var (
 	manifest  *abi.Manifest
-	reconcile ReconcileFunc
+	reconcile RawReconcileFunc
 )
 
 // Register sets the plugin's manifest (returned by "describe"; nil for none)
 // and its reconcile function. Call it from init.
 func Register(m *abi.Manifest, fn ReconcileFunc) {
+	RegisterRaw(m, func(input []byte) (*abi.ReconcileResponse, error) {
+		var req abi.ReconcileRequest
+		if err := json.Unmarshal(input, &req); err != nil {
+			return nil, fmt.Errorf("decode request: %w", err)
+		}
+		if req.APIVersion != abi.Version {
+			return nil, fmt.Errorf("request apiVersion %q, this plugin speaks %q", req.APIVersion, abi.Version)
+		}
+		return fn(&req)
+	})
+}
+
+// RegisterRaw is Register for a function that decodes the request itself.
+func RegisterRaw(m *abi.Manifest, fn RawReconcileFunc) {
 	if m != nil {
 		if m.APIVersion == "" {
 			m.APIVersion = abi.Version
@@ -42,14 +60,7 @@ func reconcileExport() int32 {
 	if reconcile == nil {
 		return fail(fmt.Errorf("no reconcile function registered (call guest.Register from init)"))
 	}
-	var req abi.ReconcileRequest
-	if err := json.Unmarshal(readInput(), &req); err != nil {
-		return fail(fmt.Errorf("decode request: %w", err))
-	}
-	if req.APIVersion != abi.Version {
-		return fail(fmt.Errorf("request apiVersion %q, this plugin speaks %q", req.APIVersion, abi.Version))
-	}
-	resp, err := reconcile(&req)
+	resp, err := reconcile(readInput())
 	if err != nil {
 		return fail(err)
 	}

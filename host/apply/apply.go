@@ -3,14 +3,18 @@ package apply
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/record"
 
 	"wasmctl.dev/wasmctl/abi"
 )
@@ -21,8 +25,34 @@ type Applier struct {
 	Mapper meta.RESTMapper
 	// FieldManager is used for every write (and server-side apply).
 	FieldManager string
+	// Recorder, when set, records upstream's events for owned objects on the
+	// primary: SuccessfulCreate / FailedCreate, SuccessfulDelete /
+	// FailedDelete.
+	Recorder record.EventRecorder
 	// OnResult, when set, is called once per attempted action.
 	OnResult func(a *Action, err error)
+}
+
+// ActionError is the first action the API server refused.
+type ActionError struct {
+	Action *Action
+	Err    error
+}
+
+func (e *ActionError) Error() string { return fmt.Sprintf("%s %s: %v", e.Action.Op, describe(*e.Action), e.Err) }
+func (e *ActionError) Unwrap() error { return e.Err }
+
+// AsABI describes the error for the plugin's next request.
+func (e *ActionError) AsABI() *abi.ApplyError {
+	o := e.Action.Object
+	name := o.GetName()
+	if name == "" {
+		name = o.GetGenerateName()
+	}
+	return &abi.ApplyError{
+		Op: e.Action.Op, APIVersion: o.GetAPIVersion(), Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: name,
+		Reason: string(apierrors.ReasonForError(e.Err)), Message: e.Err.Error(),
+	}
 }
 
 // Outcome tells the caller which owned creates and deletes did not happen,
@@ -42,6 +72,15 @@ type Outcome struct {
 // gone counts as done.
 func (ap *Applier) Apply(ctx context.Context, primary *unstructured.Unstructured, actions []Action) (Outcome, error) {
 	var out Outcome
+	for i := range actions {
+		if actions[i].Orphan {
+			if err := ap.recheck(ctx, primary); err != nil {
+				ap.notDone(&out, actions)
+				return out, &ActionError{Action: &actions[i], Err: err}
+			}
+			break
+		}
+	}
 	for i := 0; i < len(actions); {
 		if actions[i].Op == abi.OpCreate && actions[i].Owned {
 			j := i
@@ -165,13 +204,37 @@ func (ap *Applier) resource(a *Action) (dynamic.ResourceInterface, error) {
 	return r, nil
 }
 
+// recheck is upstream's CanAdopt: before adopting, re-read the primary
+// from the API server (not the cache) and refuse if it is gone, replaced or
+// being deleted.
+func (ap *Applier) recheck(ctx context.Context, primary *unstructured.Unstructured) error {
+	gv, _ := schema.ParseGroupVersion(primary.GetAPIVersion())
+	r, err := ap.resource(&Action{GVK: gv.WithKind(primary.GetKind()), Object: primary})
+	if err != nil {
+		return err
+	}
+	fresh, err := r.Get(ctx, primary.GetName(), metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("can't recheck DeletionTimestamp: %w", err)
+	}
+	if fresh.GetUID() != primary.GetUID() {
+		return fmt.Errorf("original %s %s/%s is gone: got uid %s, wanted %s", primary.GetKind(), primary.GetNamespace(), primary.GetName(), fresh.GetUID(), primary.GetUID())
+	}
+	if fresh.GetDeletionTimestamp() != nil {
+		return fmt.Errorf("%s %s/%s has just been deleted at %v", primary.GetKind(), primary.GetNamespace(), primary.GetName(), fresh.GetDeletionTimestamp())
+	}
+	return nil
+}
+
 func (ap *Applier) applyOne(ctx context.Context, primary *unstructured.Unstructured, a *Action) (err error) {
+	var created string
 	defer func() {
 		if ap.OnResult != nil {
 			ap.OnResult(a, err)
 		}
+		ap.record(primary, a, created, err)
 		if err != nil {
-			err = fmt.Errorf("%s %s: %w", a.Op, describe(*a), err)
+			err = &ActionError{Action: a, Err: err}
 		}
 	}()
 	r, err := ap.resource(a)
@@ -184,7 +247,11 @@ func (ap *Applier) applyOne(ctx context.Context, primary *unstructured.Unstructu
 		if a.Owned && metav1.GetControllerOfNoCopy(obj) == nil {
 			obj.SetOwnerReferences(append(obj.GetOwnerReferences(), ControllerRef(primary)))
 		}
-		_, err = r.Create(ctx, obj, metav1.CreateOptions{FieldManager: ap.FieldManager})
+		var res *unstructured.Unstructured
+		res, err = r.Create(ctx, obj, metav1.CreateOptions{FieldManager: ap.FieldManager})
+		if err == nil {
+			created = res.GetName()
+		}
 	case abi.OpUpdate:
 		_, err = r.Update(ctx, obj, metav1.UpdateOptions{FieldManager: ap.FieldManager})
 	case abi.OpUpdateStatus:
@@ -219,4 +286,22 @@ func (ap *Applier) applyOne(ctx context.Context, primary *unstructured.Unstructu
 		}
 	}
 	return err
+}
+
+// record emits upstream's events for owned creates and deletes.
+func (ap *Applier) record(primary *unstructured.Unstructured, a *Action, created string, err error) {
+	if ap.Recorder == nil || !a.Owned {
+		return
+	}
+	kind := strings.ToLower(a.GVK.Kind)
+	switch {
+	case a.Op == abi.OpCreate && err == nil:
+		ap.Recorder.Eventf(primary, corev1.EventTypeNormal, "SuccessfulCreate", "Created %s: %s", kind, created)
+	case a.Op == abi.OpCreate:
+		ap.Recorder.Eventf(primary, corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
+	case a.Op == abi.OpDelete && err == nil:
+		ap.Recorder.Eventf(primary, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted %s: %s", kind, a.Object.GetName())
+	case a.Op == abi.OpDelete:
+		ap.Recorder.Eventf(primary, corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
+	}
 }

@@ -42,6 +42,9 @@ type Action struct {
 	// Owned is set when the object is of an owns kind: creates get the
 	// controller reference and count towards expectations.
 	Owned bool
+	// Orphan is set when the action targets an orphan handed to the plugin
+	// (an adoption): the applier rechecks the primary first.
+	Orphan bool
 	// Key is namespace/name of the target ("" for a generateName create).
 	Key string
 }
@@ -66,7 +69,9 @@ type Input struct {
 	// (controlled by Primary) and orphans handed to the plugin: update,
 	// patch and delete of an owns kind may only target these.
 	Controlled map[schema.GroupVersionKind]map[string]bool
-	Perms      Permissions
+	// Orphans is the subset of Controlled that were orphans.
+	Orphans map[schema.GroupVersionKind]map[string]bool
+	Perms   Permissions
 	Scope      Scope
 }
 
@@ -207,6 +212,7 @@ func validateAction(a abi.Action, in Input) (Action, error) {
 			return act, nil
 		}
 		if in.Controlled[act.GVK][act.Key] || extraAllows(in.Perms.Extra, act, inPrimaryNS, !namespaced) {
+			act.Orphan = in.Orphans[act.GVK][act.Key]
 			return act, nil
 		}
 		return act, fmt.Errorf("%s %s: not controlled by the primary nor an adoptable orphan", a.Op, target)

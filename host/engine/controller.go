@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -73,6 +74,10 @@ type Controller struct {
 	recorder     record.EventRecorder
 	metrics      *metrics.Metrics
 	now          func() time.Time
+
+	// lastErrors holds, per key, the apply error of the previous response,
+	// sent in the next request (abi.ReconcileRequest.LastError).
+	lastErrors sync.Map // string -> *abi.ApplyError
 }
 
 type relatedInput struct {
@@ -150,6 +155,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	}
 	if !exists {
 		c.expectations.Delete(key)
+		c.lastErrors.Delete(key)
 		c.metrics.ReconcileTotal.WithLabelValues(c.name, "gone").Inc()
 		return 0, nil
 	}
@@ -160,7 +166,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		return 0, nil
 	}
 
-	req, controlled, err := c.buildRequest(primary)
+	req, controlled, orphans, err := c.buildRequest(key, primary)
 	if err != nil {
 		return 0, fmt.Errorf("build request: %w", err)
 	}
@@ -185,6 +191,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		actions, err = apply.Validate(resp, apply.Input{
 			Primary:    primary,
 			Controlled: controlled,
+			Orphans:    orphans,
 			Perms:      c.perms,
 			Scope:      c.scope,
 		})
@@ -220,11 +227,19 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	}
 	if err != nil {
 		c.metrics.ReconcileTotal.WithLabelValues(c.name, "error").Inc()
-		if !apierrors.IsConflict(err) { // a conflict is routine: the cache was behind
-			c.recorder.Eventf(primary, abi.EventWarning, ReasonApplyFailed, "%s", truncate(err.Error(), 512))
+		var ae *apply.ActionError
+		if errors.As(err, &ae) {
+			c.lastErrors.Store(key, ae.AsABI())
+			ownedWrite := ae.Action.Owned && (ae.Action.Op == abi.OpCreate || ae.Action.Op == abi.OpDelete)
+			// Owned creates and deletes have their own events; a conflict is
+			// routine (the cache was behind).
+			if !ownedWrite && !apierrors.IsConflict(err) {
+				c.recorder.Eventf(primary, abi.EventWarning, ReasonApplyFailed, "%s", truncate(err.Error(), 512))
+			}
 		}
 		return 0, err
 	}
+	c.lastErrors.Delete(key)
 	c.metrics.ReconcileTotal.WithLabelValues(c.name, "success").Inc()
 	if len(actions) > 0 {
 		logger.V(2).Info("Applied plugin response", "actions", len(actions), "creates", outcome.CreatesSucceeded)

@@ -139,9 +139,9 @@ func New(ctx context.Context, opts Options) (_ *Manager, err error) {
 		}
 		for j, r := range manifest.Related {
 			switch r.Select {
-			case abi.SelectSiblingChildren, abi.SelectNamespace, abi.SelectAll:
+			case abi.SelectSiblingChildren, abi.SelectSiblingSelected, abi.SelectNamespace, abi.SelectAll:
 			default:
-				return nil, fmt.Errorf("%s: manifest related[%d].select %q: want siblingChildren, namespace or all", at, j, r.Select)
+				return nil, fmt.Errorf("%s: manifest related[%d].select %q: want siblingChildren, siblingSelected, namespace or all", at, j, r.Select)
 			}
 			inf, err := m.cache.For(gvkOf(r.Type))
 			if err != nil {
@@ -155,7 +155,7 @@ func New(ctx context.Context, opts Options) (_ *Manager, err error) {
 			}
 		}
 		ctrl.applier = &apply.Applier{
-			Client: dyn, Mapper: mapper, FieldManager: "wasmctl-" + name,
+			Client: dyn, Mapper: mapper, FieldManager: "wasmctl-" + name, Recorder: ctrl.recorder,
 			OnResult: func(a *apply.Action, err error) {
 				result := "success"
 				if err != nil {

@@ -21,13 +21,14 @@ import (
 //
 // The JSON is written by hand around each object's memoised JSON: building
 // a 100-child request costs a copy, not a marshal.
-func (c *Controller) buildRequest(primary *unstructured.Unstructured) ([]byte, map[schema.GroupVersionKind]map[string]bool, error) {
-	controlled := map[schema.GroupVersionKind]map[string]bool{}
+func (c *Controller) buildRequest(key string, primary *unstructured.Unstructured) (_ []byte, controlled, orphanKeys map[schema.GroupVersionKind]map[string]bool, _ error) {
+	controlled = map[schema.GroupVersionKind]map[string]bool{}
+	orphanKeys = map[schema.GroupVersionKind]map[string]bool{}
 	var children, orphans []*unstructured.Unstructured
 	selector := selectorOf(primary)
 	for _, inf := range c.owns {
-		keys := map[string]bool{}
-		controlled[inf.GVK] = keys
+		keys, okeys := map[string]bool{}, map[string]bool{}
+		controlled[inf.GVK], orphanKeys[inf.GVK] = keys, okeys
 		for _, u := range c.childrenOf(inf, primary) {
 			children = append(children, u)
 			keys[objectKey(u)] = true
@@ -37,7 +38,7 @@ func (c *Controller) buildRequest(primary *unstructured.Unstructured) ([]byte, m
 		}
 		objs, err := inf.Informer.GetIndexer().ByIndex(cache.NamespaceIndex, primary.GetNamespace())
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		for _, o := range objs {
 			u := o.(*unstructured.Unstructured)
@@ -46,6 +47,7 @@ func (c *Controller) buildRequest(primary *unstructured.Unstructured) ([]byte, m
 			}
 			orphans = append(orphans, u)
 			keys[objectKey(u)] = true
+			okeys[objectKey(u)] = true
 		}
 	}
 	sortObjects(children)
@@ -58,13 +60,13 @@ func (c *Controller) buildRequest(primary *unstructured.Unstructured) ([]byte, m
 	buf.Write(now)
 	buf.WriteString(`,"object":`)
 	if err := c.writeObject(&buf, primary); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := c.writeList(&buf, "children", children); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := c.writeList(&buf, "orphans", orphans); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if len(c.related) > 0 {
 		buf.WriteString(`,"related":{`)
@@ -81,17 +83,25 @@ func (c *Controller) buildRequest(primary *unstructured.Unstructured) ([]byte, m
 					buf.WriteByte(',')
 				}
 				if err := c.writeObject(&buf, u); err != nil {
-					return nil, nil, err
+					return nil, nil, nil, err
 				}
 			}
 			buf.WriteByte(']')
 		}
 		buf.WriteByte('}')
 	}
+	if le, ok := c.lastErrors.Load(key); ok {
+		data, err := json.Marshal(le)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		buf.WriteString(`,"lastError":`)
+		buf.Write(data)
+	}
 	buf.WriteString(`,"config":`)
 	buf.Write(c.config)
 	buf.WriteByte('}')
-	return buf.Bytes(), controlled, nil
+	return buf.Bytes(), controlled, orphanKeys, nil
 }
 
 func (c *Controller) writeObject(buf *bytes.Buffer, u *unstructured.Unstructured) error {
@@ -155,6 +165,28 @@ func (c *Controller) relatedObjects(r relatedInput, primary *unstructured.Unstru
 				continue
 			}
 			out = append(out, c.childrenOf(r.informer, sib)...)
+		}
+	case abi.SelectSiblingSelected:
+		owner := controllerOf(primary)
+		if owner == nil {
+			return nil
+		}
+		siblings, _ := c.primary.Informer.GetIndexer().ByIndex(IndexControllerUID, string(owner.UID))
+		objs, _ := idx.ByIndex(cache.NamespaceIndex, primary.GetNamespace())
+		seen := map[string]bool{}
+		for _, s := range siblings {
+			sib := s.(*unstructured.Unstructured)
+			sel := selectorOf(sib)
+			if sib.GetNamespace() != primary.GetNamespace() || sel == nil {
+				continue
+			}
+			for _, o := range objs {
+				u := o.(*unstructured.Unstructured)
+				if !seen[string(u.GetUID())] && sel.Matches(labels.Set(u.GetLabels())) {
+					seen[string(u.GetUID())] = true
+					out = append(out, u)
+				}
+			}
 		}
 	case abi.SelectNamespace:
 		objs, _ := idx.ByIndex(cache.NamespaceIndex, primary.GetNamespace())

@@ -1,0 +1,372 @@
+// Package replicaset is the ReplicaSet controller of kube-controller-manager
+// (v1.37) as a wasmctl plugin's logic: plain Go, tested natively, wrapped for
+// Wasm by plugins/replicaset/cmd.
+//
+// One call is one upstream syncReplicaSet: claim pods (adopt matching
+// orphans, release owned pods that no longer match), create or delete pods
+// towards spec.replicas (at most 500 per call, deletions ranked as upstream
+// ranks them), and write status. The host supplies what upstream keeps in
+// its own state: expectations (the plugin is only called once earlier creates
+// and deletes are observed), the uncached recheck before adoption, slow-start
+// batching of creates, and the previous call's apply error (ReplicaFailure).
+// The rules, with upstream file:line, are in
+// ../shared/reference/upstream-controllers.md, Part 1.
+package replicaset
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/valyala/fastjson"
+
+	"wasmctl.dev/wasmctl/abi"
+)
+
+// BurstReplicas caps the creates or deletes of one call (upstream
+// burstReplicas).
+const BurstReplicas = 500
+
+// RelatedPods is the name of the related input carrying the pods selected
+// by this ReplicaSet and its siblings (same controller owner), for the
+// colocation rank.
+const RelatedPods = "pods"
+
+// Manifest describes the plugin.
+func Manifest() *abi.Manifest {
+	return &abi.Manifest{
+		Name:    "replicaset",
+		Version: "0.1.0",
+		For:     abi.TypeRef{APIVersion: "apps/v1", Kind: "ReplicaSet"},
+		Owns:    []abi.TypeRef{{APIVersion: "v1", Kind: "Pod"}},
+		Related: []abi.RelatedInput{{Name: RelatedPods, Type: abi.TypeRef{APIVersion: "v1", Kind: "Pod"}, Select: abi.SelectSiblingSelected}},
+	}
+}
+
+// parser is reused across calls: a plugin instance serves one call at a time.
+var parser fastjson.Parser
+
+// Reconcile is one sync of one ReplicaSet.
+func Reconcile(input []byte) (*abi.ReconcileResponse, error) {
+	req, err := parser.ParseBytes(input)
+	if err != nil {
+		return nil, fmt.Errorf("decode request: %w", err)
+	}
+	if v := str(req, "apiVersion"); v != abi.Version {
+		return nil, fmt.Errorf("request apiVersion %q, want %q", v, abi.Version)
+	}
+	now, err := time.Parse(time.RFC3339Nano, str(req, "now"))
+	if err != nil {
+		return nil, fmt.Errorf("request now: %w", err)
+	}
+	obj := req.Get("object")
+	if obj == nil {
+		return nil, fmt.Errorf("request has no object")
+	}
+	rs, err := decodeReplicaSet(obj)
+	if err != nil {
+		return nil, err
+	}
+	in := syncInput{rs: rs, now: now}
+	for _, c := range req.GetArray("children") {
+		in.children = append(in.children, decodePod(c))
+	}
+	for _, c := range req.GetArray("orphans") {
+		in.orphans = append(in.orphans, decodePod(c))
+	}
+	for _, c := range req.GetArray("related", RelatedPods) {
+		in.related = append(in.related, decodePod(c))
+	}
+	if le := req.Get("lastError"); le != nil && le.Type() == fastjson.TypeObject {
+		in.lastError = &abi.ApplyError{Op: abi.Op(str(le, "op")), Kind: str(le, "kind"), Message: str(le, "message")}
+	}
+	return syncReplicaSet(in, obj)
+}
+
+type syncInput struct {
+	rs                         *ReplicaSet
+	children, orphans, related []*Pod
+	lastError                  *abi.ApplyError
+	now                        time.Time
+}
+
+// syncReplicaSet computes the response; obj is the ReplicaSet as received, which the
+// status write sends back with the new status.
+func syncReplicaSet(in syncInput, obj *fastjson.Value) (*abi.ReconcileResponse, error) {
+	rs, resp := in.rs, abi.NewResponse()
+	if rs.Selector == nil || rs.SelectorErr != nil {
+		// Upstream logs and gives up on a selector it cannot convert.
+		return resp, nil
+	}
+
+	// Owned pods are listed by controllerRef kind, name and UID (the host
+	// matched the UID).
+	var listed []*Pod
+	for _, p := range in.children {
+		if p.Controller != nil && p.Controller.Kind == "ReplicaSet" && p.Controller.Name == rs.Name && p.Controller.UID == rs.UID {
+			listed = append(listed, p)
+		}
+	}
+	listed = append(listed, in.orphans...)
+
+	// Claim the active pods; count terminating owned pods that match.
+	var claimed []*Pod
+	terminating := int32(0)
+	for _, p := range listed {
+		if !p.Active() {
+			if p.Deleting && p.Phase != "Succeeded" && p.Phase != "Failed" && p.Controller != nil && rs.Selector.Matches(p.Labels) {
+				terminating++
+			}
+			continue
+		}
+		matches := rs.Selector.Matches(p.Labels)
+		switch {
+		case p.Controller != nil && matches:
+			claimed = append(claimed, p)
+		case p.Controller != nil:
+			if !rs.Deleting {
+				if err := release(resp, rs, p); err != nil {
+					return nil, err
+				}
+			}
+		case matches && !rs.Deleting:
+			if err := adopt(resp, rs, p); err != nil {
+				return nil, err
+			}
+			claimed = append(claimed, p)
+		}
+	}
+
+	diff := len(claimed) - int(rs.Replicas)
+	var manage []abi.Action
+	if !rs.Deleting && diff != 0 {
+		var err error
+		if manage, err = manageReplicas(rs, claimed, in.related, diff, in.now); err != nil {
+			return nil, err
+		}
+	}
+
+	// An error of the previous call's creates or deletes stands for this
+	// call's manageReplicasErr while there is still work of that kind.
+	var manageErr *abi.ApplyError
+	if le := in.lastError; le != nil && le.Kind == "Pod" && (le.Op == abi.OpCreate || le.Op == abi.OpDelete) && diff != 0 && !rs.Deleting {
+		manageErr = le
+	}
+	status := calculateStatus(rs, claimed, terminating, manageErr, in.now)
+	if statusChanged(rs, status) {
+		status.ObservedGeneration = rs.Generation
+		raw, err := json.Marshal(status)
+		if err != nil {
+			return nil, err
+		}
+		obj.Set("status", fastjson.MustParseBytes(raw))
+		// Status goes before creates and deletes: it describes the pods as
+		// listed (as upstream's does) and must be written even when the
+		// creates fail.
+		resp.Actions = append(resp.Actions, abi.Action{Op: abi.OpUpdateStatus, Object: obj.MarshalTo(nil)})
+	}
+	resp.Actions = append(resp.Actions, manage...)
+
+	if manageErr == nil && rs.MinReadySeconds > 0 && status.ReadyReplicas != status.AvailableReplicas {
+		next := time.Duration(rs.MinReadySeconds) * time.Second
+		if d, ok := nextAvailabilityCheck(claimed, rs.MinReadySeconds, in.now); ok {
+			next = d
+		}
+		resp.RequeueAfterSeconds = next.Seconds()
+		if resp.RequeueAfterSeconds == 0 {
+			resp.RequeueAfterSeconds = 0.001 // "now": zero means no requeue
+		}
+	}
+	return resp, nil
+}
+
+func controllerRefJSON(rs *ReplicaSet) map[string]any {
+	return map[string]any{
+		"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs.Name, "uid": rs.UID,
+		"controller": true, "blockOwnerDeletion": true,
+	}
+}
+
+// adopt appends upstream's adoption patch (strategic merge; the pod UID is
+// a precondition).
+func adopt(resp *abi.ReconcileResponse, rs *ReplicaSet, p *Pod) error {
+	patch := map[string]any{"metadata": map[string]any{
+		"ownerReferences": []any{controllerRefJSON(rs)},
+		"uid":             p.UID,
+	}}
+	return resp.AddPatch(abi.ObjectRef{APIVersion: "v1", Kind: "Pod", Namespace: p.Namespace, Name: p.Name}, abi.PatchStrategic, patch)
+}
+
+// release appends upstream's release patch: delete our ownerReference.
+func release(resp *abi.ReconcileResponse, rs *ReplicaSet, p *Pod) error {
+	patch := map[string]any{"metadata": map[string]any{
+		"uid":             p.UID,
+		"ownerReferences": []any{map[string]any{"$patch": "delete", "uid": rs.UID}},
+	}}
+	return resp.AddPatch(abi.ObjectRef{APIVersion: "v1", Kind: "Pod", Namespace: p.Namespace, Name: p.Name}, abi.PatchStrategic, patch)
+}
+
+// manageReplicas returns the creates (diff < 0) or deletes (diff > 0).
+func manageReplicas(rs *ReplicaSet, claimed, related []*Pod, diff int, now time.Time) ([]abi.Action, error) {
+	if diff < 0 {
+		n := min(-diff, BurstReplicas)
+		pod, err := podFromTemplate(rs)
+		if err != nil {
+			return nil, err
+		}
+		actions := make([]abi.Action, n)
+		for i := range actions {
+			actions[i] = abi.Action{Op: abi.OpCreate, Object: pod}
+		}
+		return actions, nil
+	}
+	n := min(diff, BurstReplicas)
+	var actions []abi.Action
+	for _, p := range podsToDelete(claimed, related, n, now) {
+		// By name, without a UID precondition, as upstream deletes.
+		obj, err := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"namespace": p.Namespace, "name": p.Name}})
+		if err != nil {
+			return nil, err
+		}
+		actions = append(actions, abi.Action{Op: abi.OpDelete, Object: obj})
+	}
+	return actions, nil
+}
+
+type podMeta struct {
+	GenerateName    string            `json:"generateName"`
+	Namespace       string            `json:"namespace"`
+	Labels          map[string]string `json:"labels,omitempty"`
+	Annotations     map[string]string `json:"annotations,omitempty"`
+	Finalizers      []string          `json:"finalizers,omitempty"`
+	OwnerReferences []map[string]any  `json:"ownerReferences"`
+}
+
+// podFromTemplate builds the pod every create sends: template labels,
+// annotations and finalizers, generateName "<rs>-", the controller
+// reference, and the template spec verbatim.
+func podFromTemplate(rs *ReplicaSet) (json.RawMessage, error) {
+	spec := json.RawMessage(rs.Template.Spec)
+	if len(spec) == 0 {
+		spec = json.RawMessage("{}")
+	}
+	return json.Marshal(struct {
+		APIVersion string          `json:"apiVersion"`
+		Kind       string          `json:"kind"`
+		Metadata   podMeta         `json:"metadata"`
+		Spec       json.RawMessage `json:"spec"`
+	}{
+		APIVersion: "v1", Kind: "Pod",
+		Metadata: podMeta{
+			GenerateName: rs.Name + "-", Namespace: rs.Namespace,
+			Labels: rs.Template.Labels, Annotations: rs.Template.Annotations, Finalizers: rs.Template.Finalizers,
+			OwnerReferences: []map[string]any{controllerRefJSON(rs)},
+		},
+		Spec: spec,
+	})
+}
+
+// calculateStatus is upstream calculateStatus over the claimed active pods.
+func calculateStatus(rs *ReplicaSet, claimed []*Pod, terminating int32, manageErr *abi.ApplyError, now time.Time) Status {
+	st := rs.Status
+	st.Conditions = append([]Condition(nil), rs.Status.Conditions...)
+	var fullyLabeled, ready, available int32
+	for _, p := range claimed {
+		if hasAll(p.Labels, rs.Template.Labels) {
+			fullyLabeled++
+		}
+		if p.Ready {
+			ready++
+			if available1(p, rs.MinReadySeconds, now) {
+				available++
+			}
+		}
+	}
+	failure := -1
+	for i, c := range st.Conditions {
+		if c.Type == "ReplicaFailure" {
+			failure = i
+			break
+		}
+	}
+	switch {
+	case manageErr != nil && failure < 0:
+		reason := ""
+		if diff := len(claimed) - int(rs.Replicas); diff < 0 {
+			reason = "FailedCreate"
+		} else if diff > 0 {
+			reason = "FailedDelete"
+		}
+		st.Conditions = append(st.Conditions, Condition{
+			Type: "ReplicaFailure", Status: "True", Reason: reason, Message: manageErr.Message,
+			LastTransitionTime: now.UTC().Format(time.RFC3339),
+		})
+	case manageErr == nil && failure >= 0:
+		st.Conditions = append(st.Conditions[:failure:failure], st.Conditions[failure+1:]...)
+	}
+	st.Replicas = int32(len(claimed))
+	st.FullyLabeledReplicas = fullyLabeled
+	st.ReadyReplicas = ready
+	st.AvailableReplicas = available
+	st.TerminatingReplicas = &terminating
+	return st
+}
+
+// available1 is upstream IsPodAvailable for a ready pod.
+func available1(p *Pod, minReadySeconds int32, now time.Time) bool {
+	if minReadySeconds == 0 {
+		return true
+	}
+	return !p.ReadyTime.IsZero() && !p.ReadyTime.Add(time.Duration(minReadySeconds)*time.Second).After(now)
+}
+
+// nextAvailabilityCheck is upstream FindMinNextPodAvailabilityCheck with one
+// clock: the soonest time a ready pod becomes available.
+func nextAvailabilityCheck(pods []*Pod, minReadySeconds int32, now time.Time) (time.Duration, bool) {
+	var best time.Duration
+	found := false
+	for _, p := range pods {
+		if !p.Ready || p.ReadyTime.IsZero() {
+			continue
+		}
+		d := p.ReadyTime.Add(time.Duration(minReadySeconds) * time.Second).Sub(now)
+		if d > 0 && (!found || d < best) {
+			best, found = d, true
+		}
+	}
+	return best, found
+}
+
+func hasAll(labels, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+// statusChanged is the negation of upstream's skip condition: counts,
+// terminatingReplicas (nil differs from 0), conditions and
+// observedGeneration == generation.
+func statusChanged(rs *ReplicaSet, st Status) bool {
+	old := rs.Status
+	if old.Replicas != st.Replicas || old.FullyLabeledReplicas != st.FullyLabeledReplicas ||
+		old.ReadyReplicas != st.ReadyReplicas || old.AvailableReplicas != st.AvailableReplicas ||
+		rs.Generation != old.ObservedGeneration {
+		return true
+	}
+	if (old.TerminatingReplicas == nil) != (st.TerminatingReplicas == nil) ||
+		(old.TerminatingReplicas != nil && *old.TerminatingReplicas != *st.TerminatingReplicas) {
+		return true
+	}
+	if len(old.Conditions) != len(st.Conditions) {
+		return true
+	}
+	for i := range old.Conditions {
+		if old.Conditions[i] != st.Conditions[i] {
+			return true
+		}
+	}
+	return false
+}
