@@ -17,6 +17,9 @@ const deletionCostAnnotation = "controller.kubernetes.io/pod-deletion-cost"
 func str(v *fastjson.Value, keys ...string) string { return string(v.GetStringBytes(keys...)) }
 
 func stringMap(v *fastjson.Value) map[string]string {
+	if v == nil {
+		return nil
+	}
 	o, err := v.Object()
 	if err != nil {
 		return nil
