@@ -39,7 +39,9 @@ type ActionError struct {
 	Err    error
 }
 
-func (e *ActionError) Error() string { return fmt.Sprintf("%s %s: %v", e.Action.Op, describe(*e.Action), e.Err) }
+func (e *ActionError) Error() string {
+	return fmt.Sprintf("%s %s: %v", e.Action.Op, describe(*e.Action), e.Err)
+}
 func (e *ActionError) Unwrap() error { return e.Err }
 
 // AsABI describes the error for the plugin's next request.

@@ -72,7 +72,7 @@ type Input struct {
 	// Orphans is the subset of Controlled that were orphans.
 	Orphans map[schema.GroupVersionKind]map[string]bool
 	Perms   Permissions
-	Scope      Scope
+	Scope   Scope
 }
 
 // Decode parses a response strictly (unknown fields are errors).

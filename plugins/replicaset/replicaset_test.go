@@ -69,8 +69,12 @@ func orphan(p map[string]any) { delete(meta(p), "ownerReferences") }
 func labels(l map[string]any) podOpt {
 	return func(p map[string]any) { meta(p)["labels"] = l }
 }
-func node(n string) podOpt     { return func(p map[string]any) { p["spec"].(map[string]any)["nodeName"] = n } }
-func phase(ph string) podOpt   { return func(p map[string]any) { p["status"].(map[string]any)["phase"] = ph } }
+func node(n string) podOpt {
+	return func(p map[string]any) { p["spec"].(map[string]any)["nodeName"] = n }
+}
+func phase(ph string) podOpt {
+	return func(p map[string]any) { p["status"].(map[string]any)["phase"] = ph }
+}
 func deleting(p map[string]any) { meta(p)["deletionTimestamp"] = now.Format(time.RFC3339) }
 func created(ago time.Duration) podOpt {
 	return func(p map[string]any) { meta(p)["creationTimestamp"] = now.Add(-ago).Format(time.RFC3339) }
@@ -83,7 +87,9 @@ func ready(ago time.Duration) podOpt {
 	}
 }
 func cost(c string) podOpt {
-	return func(p map[string]any) { meta(p)["annotations"] = map[string]any{"controller.kubernetes.io/pod-deletion-cost": c} }
+	return func(p map[string]any) {
+		meta(p)["annotations"] = map[string]any{"controller.kubernetes.io/pod-deletion-cost": c}
+	}
 }
 func restarts(n int) podOpt {
 	return func(p map[string]any) {

@@ -15,10 +15,10 @@ type OwnerRef struct {
 
 // Pod is the part of a Pod the controller reads.
 type Pod struct {
-	Name        string
-	Namespace   string
-	UID         string
-	Labels      map[string]string
+	Name         string
+	Namespace    string
+	UID          string
+	Labels       map[string]string
 	DeletionCost int32 // controller.kubernetes.io/pod-deletion-cost, 0 when absent or invalid
 	// Controller is the controller ownerReference, nil for an orphan.
 	Controller        *OwnerRef
@@ -70,8 +70,8 @@ type ReplicaSet struct {
 	Selector        *Selector
 	// SelectorErr is set when spec.selector does not convert to a selector.
 	SelectorErr error
-	Template        PodTemplate
-	Status          Status
+	Template    PodTemplate
+	Status      Status
 }
 
 // PodTemplate is what a created pod copies.
