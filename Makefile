@@ -25,10 +25,10 @@ $(PLUGINS):
 tools:
 	@hack/build-tools.sh >/dev/null
 
-## vet: go vet, natively and for wasip1 (the contract and the plugins)
+## vet: go vet, and a wasip1 build of the contract and the plugins
 vet:
 	$(GO) vet ./...
-	$(WASM_ENV) $(GO) vet ./abi/... ./plugins/...
+	$(WASM_ENV) $(GO) build ./abi/... ./plugins/...
 
 ## test: vet, unit tests, plugin tests under wazero, e2e on a real control plane
 test: vet tools plugins

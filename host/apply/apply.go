@@ -64,6 +64,9 @@ type Outcome struct {
 	CreatesNotDone   int
 	DeletesNotDone   []string // namespace/name keys
 	CreatesSucceeded int
+	// PrimaryRV is the resourceVersion the last write of the primary
+	// returned ("" when the primary was not written).
+	PrimaryRV string
 }
 
 // Apply runs actions in order. Consecutive creates of owned objects go in
@@ -118,6 +121,9 @@ func (ap *Applier) Apply(ctx context.Context, primary *unstructured.Unstructured
 		if err := ap.applyOne(ctx, primary, &actions[i]); err != nil {
 			ap.notDone(&out, actions[i:])
 			return out, err
+		}
+		if actions[i].Primary && actions[i].resultRV != "" {
+			out.PrimaryRV = actions[i].resultRV
 		}
 		out.Applied++
 		i++
@@ -255,9 +261,15 @@ func (ap *Applier) applyOne(ctx context.Context, primary *unstructured.Unstructu
 			created = res.GetName()
 		}
 	case abi.OpUpdate:
-		_, err = r.Update(ctx, obj, metav1.UpdateOptions{FieldManager: ap.FieldManager})
+		var res *unstructured.Unstructured
+		if res, err = r.Update(ctx, obj, metav1.UpdateOptions{FieldManager: ap.FieldManager}); err == nil {
+			a.resultRV = res.GetResourceVersion()
+		}
 	case abi.OpUpdateStatus:
-		_, err = r.UpdateStatus(ctx, obj, metav1.UpdateOptions{FieldManager: ap.FieldManager})
+		var res *unstructured.Unstructured
+		if res, err = r.UpdateStatus(ctx, obj, metav1.UpdateOptions{FieldManager: ap.FieldManager}); err == nil {
+			a.resultRV = res.GetResourceVersion()
+		}
 	case abi.OpPatch:
 		var sub []string
 		if a.Subresource != "" {
@@ -272,7 +284,10 @@ func (ap *Applier) applyOne(ctx context.Context, primary *unstructured.Unstructu
 			force := true // a controller owns its fields
 			opts.Force = &force
 		}
-		_, err = r.Patch(ctx, obj.GetName(), pt, a.Patch, opts, sub...)
+		var res *unstructured.Unstructured
+		if res, err = r.Patch(ctx, obj.GetName(), pt, a.Patch, opts, sub...); err == nil {
+			a.resultRV = res.GetResourceVersion()
+		}
 	case abi.OpDelete:
 		opts := metav1.DeleteOptions{}
 		if uid := obj.GetUID(); uid != "" {

@@ -45,6 +45,10 @@ type Action struct {
 	// Orphan is set when the action targets an orphan handed to the plugin
 	// (an adoption): the applier rechecks the primary first.
 	Orphan bool
+	// Primary is set when the action writes the primary itself.
+	Primary bool
+
+	resultRV string // the resourceVersion a successful write returned
 	// Key is namespace/name of the target ("" for a generateName create).
 	Key string
 }
@@ -202,6 +206,7 @@ func validateAction(a abi.Action, in Input) (Action, error) {
 		if uid := obj.GetUID(); uid != "" && uid != in.Primary.GetUID() {
 			return act, fmt.Errorf("%s %s: uid %s is not the primary's", a.Op, target, uid)
 		}
+		act.Primary = true
 		return act, nil
 	case isOwned(in.Perms.Owns, act.GVK) && inPrimaryNS:
 		act.Owned = true

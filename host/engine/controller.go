@@ -160,8 +160,8 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		return 0, nil
 	}
 	primary := obj.(*unstructured.Unstructured) // read-only: owned by the cache
-	if !c.expectations.Satisfied(key) {
-		logger.V(4).Info("Waiting for the informer to observe earlier creates and deletes")
+	if !c.expectations.Satisfied(key) || !c.expectations.PrimaryObserved(key, primary.GetResourceVersion()) {
+		logger.V(4).Info("Waiting for the informer to observe earlier writes")
 		c.metrics.ReconcileTotal.WithLabelValues(c.name, "skipped").Inc()
 		return 0, nil
 	}
@@ -240,6 +240,9 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		return 0, err
 	}
 	c.lastErrors.Delete(key)
+	if outcome.PrimaryRV != "" && outcome.PrimaryRV != primary.GetResourceVersion() {
+		c.expectations.ExpectPrimaryWrite(key, primary.GetResourceVersion())
+	}
 	c.metrics.ReconcileTotal.WithLabelValues(c.name, "success").Inc()
 	if len(actions) > 0 {
 		logger.V(2).Info("Applied plugin response", "actions", len(actions), "creates", outcome.CreatesSucceeded)

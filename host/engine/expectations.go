@@ -24,6 +24,15 @@ type Expectations struct {
 	m   map[string]*expectation
 	now func() time.Time
 	ttl time.Duration
+	// stale holds, per key, the resourceVersion the primary had when the
+	// controller wrote it: until the cache moves past it, the plugin would
+	// read its own writes' old state (a status it already replaced).
+	stale map[string]staleRV
+}
+
+type staleRV struct {
+	rv  string
+	set time.Time
 }
 
 type expectation struct {
@@ -34,7 +43,7 @@ type expectation struct {
 
 // NewExpectations returns empty expectations.
 func NewExpectations() *Expectations {
-	return &Expectations{m: map[string]*expectation{}, now: time.Now, ttl: ExpectationsTTL}
+	return &Expectations{m: map[string]*expectation{}, stale: map[string]staleRV{}, now: time.Now, ttl: ExpectationsTTL}
 }
 
 // Expect replaces the expectations of key with creates pending creations and
@@ -95,4 +104,29 @@ func (e *Expectations) Delete(key string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.m, key)
+	delete(e.stale, key)
+}
+
+// ExpectPrimaryWrite records that the primary of key was written while the
+// cache held it at resourceVersion rv.
+func (e *Expectations) ExpectPrimaryWrite(key, rv string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.stale[key] = staleRV{rv: rv, set: e.now()}
+}
+
+// PrimaryObserved reports whether the cached primary (at resourceVersion
+// rv) reflects the controller's last write of it, or the TTL has passed.
+func (e *Expectations) PrimaryObserved(key, rv string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s, ok := e.stale[key]
+	if !ok {
+		return true
+	}
+	if rv != s.rv || e.now().Sub(s.set) > e.ttl {
+		delete(e.stale, key)
+		return true
+	}
+	return false
 }
