@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -81,6 +82,10 @@ type Input struct {
 
 // Decode parses a response strictly (unknown fields are errors).
 func Decode(data []byte) (*abi.ReconcileResponse, error) {
+	if !utf8.Valid(data) {
+		// encoding/json would silently turn bad bytes into U+FFFD.
+		return nil, &RefusedError{Index: -1, Reason: "response is not valid UTF-8"}
+	}
 	var resp abi.ReconcileResponse
 	if err := abi.DecodeStrict(data, &resp); err != nil {
 		return nil, &RefusedError{Index: -1, Reason: "invalid JSON: " + err.Error()}

@@ -1,0 +1,110 @@
+package apply_test
+
+import (
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"wasmctl.dev/wasmctl/abi"
+	"wasmctl.dev/wasmctl/host/apply"
+)
+
+func input() apply.Input {
+	primary := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1", "kind": "ReplicaSet",
+		"metadata": map[string]any{"name": "web", "namespace": "ns", "uid": "rs-uid"},
+	}}
+	pod := schema.GroupVersionKind{Version: "v1", Kind: "Pod"}
+	return apply.Input{
+		Primary:    primary,
+		Controlled: map[schema.GroupVersionKind]map[string]bool{pod: {"ns/mine": true, "ns/stray": true}},
+		Orphans:    map[schema.GroupVersionKind]map[string]bool{pod: {"ns/stray": true}},
+		Perms: apply.Permissions{
+			For:   abi.TypeRef{APIVersion: "apps/v1", Kind: "ReplicaSet"},
+			Owns:  []abi.TypeRef{{APIVersion: "v1", Kind: "Pod"}},
+			Extra: []abi.Permission{{APIVersion: "v1", Kind: "ConfigMap", Verbs: []abi.Op{abi.OpCreate}, Namespaces: []string{"shared"}}},
+		},
+		Scope: func(gvk schema.GroupVersionKind) (bool, error) { return gvk.Kind != "Namespace" && gvk.Kind != "Node", nil },
+	}
+}
+
+func TestValidate(t *testing.T) {
+	cases := []struct {
+		name   string
+		action string // JSON of one abi.Action
+		refuse string // "" = allowed; else a substring of the refusal
+	}{
+		{"create an owned pod", `{"op":"create","object":{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"web-"}}}`, ""},
+		{"status of the primary", `{"op":"updateStatus","object":{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"web"}}}`, ""},
+		{"delete a child", `{"op":"delete","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"mine"}}}`, ""},
+		{"adopt an orphan", `{"op":"patch","patchType":"strategic","patch":{},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"stray"}}}`, ""},
+		{"explicit permission in another namespace", `{"op":"create","object":{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"shared"}}}`, ""},
+		{"delete a pod it does not control", `{"op":"delete","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"other"}}}`, "not controlled"},
+		{"update a pod it does not control", `{"op":"update","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"other"}}}`, "not controlled"},
+		{"a pod in another namespace", `{"op":"create","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x","namespace":"kube-system"}}}`, "not permitted"},
+		{"a kind not owned", `{"op":"create","object":{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"}}}`, "not permitted"},
+		{"a cluster-scoped kind", `{"op":"delete","object":{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"}}}`, "not permitted"},
+		{"another ReplicaSet's status", `{"op":"updateStatus","object":{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"other"}}}`, "not permitted"},
+		{"delete the primary", `{"op":"delete","object":{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"web"}}}`, "not allowed"},
+		{"primary with a foreign uid", `{"op":"update","object":{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"web","uid":"x"}}}`, "not the primary's"},
+		{"create controlled by someone else", `{"op":"create","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","ownerReferences":[{"apiVersion":"v1","kind":"X","name":"x","uid":"u","controller":true}]}}}`, "controller reference"},
+		{"explicit permission, wrong verb", `{"op":"delete","object":{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"shared"}}}`, "not permitted"},
+		{"unknown op", `{"op":"steal","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"mine"}}}`, "unknown op"},
+		{"no kind", `{"op":"create","object":{"metadata":{"name":"x"}}}`, "apiVersion and kind"},
+		{"no name", `{"op":"update","object":{"apiVersion":"v1","kind":"Pod","metadata":{}}}`, "metadata.name"},
+		{"bad patch type", `{"op":"patch","patchType":"yaml","patch":{},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"mine"}}}`, "patchType"},
+		{"patch fields on a delete", `{"op":"delete","patchType":"merge","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"mine"}}}`, "patch only"},
+		{"bad propagation", `{"op":"delete","propagationPolicy":"Eventually","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"mine"}}}`, "propagationPolicy"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// A permitted action first: a refusal must refuse it too.
+			body := `{"actions":[{"op":"create","object":{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"ok-"}}},` + tc.action + `]}`
+			resp, err := apply.Decode([]byte(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			actions, err := apply.Validate(resp, input())
+			switch {
+			case tc.refuse == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.refuse != "" && (err == nil || !strings.Contains(err.Error(), tc.refuse)):
+				t.Fatalf("got %v, want a refusal mentioning %q", err, tc.refuse)
+			case tc.refuse != "" && actions != nil:
+				t.Fatal("a refused response returned actions to apply")
+			}
+		})
+	}
+}
+
+func TestValidateMarksAdoptionsAndDefaultsNamespace(t *testing.T) {
+	resp, _ := apply.Decode([]byte(`{"actions":[
+	  {"op":"patch","patchType":"merge","patch":{},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"stray"}}},
+	  {"op":"create","object":{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"web-"}}},
+	  {"op":"updateStatus","object":{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"web"}}}]}`))
+	actions, err := apply.Validate(resp, input())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !actions[0].Orphan || actions[1].Orphan || !actions[1].Owned || actions[1].Object.GetNamespace() != "ns" || !actions[2].Primary {
+		t.Fatalf("flags: %+v %+v %+v", actions[0], actions[1], actions[2])
+	}
+}
+
+func TestDecodeIsStrict(t *testing.T) {
+	for _, body := range []string{
+		`{"actions":[],"surprise":1}`,
+		`{"actions":[{"op":"create","object":{},"extra":true}]}`,
+		`{"actions":[]} trailing`,
+		`{"apiVersion":"wasmctl.dev/v2"}`,
+		`not json`,
+		"{\"actions\":[{\"op\":\"create\",\"object\":{\"a\":\"\xff\"}}]}",
+		`{"actions":[`,
+	} {
+		if _, err := apply.Decode([]byte(body)); err == nil {
+			t.Errorf("accepted %q", body)
+		}
+	}
+}
