@@ -60,7 +60,8 @@ type ReconcileRequest struct {
 	// when Object has no selector.
 	Orphans []json.RawMessage `json:"orphans,omitempty"`
 	// Related holds the extra inputs the manifest asks for, by the name of the
-	// Related entry.
+	// Related entry. Objects already in Children or Orphans are not repeated
+	// there.
 	Related map[string][]json.RawMessage `json:"related,omitempty"`
 	// Config is the controller's config: block from the host configuration, as
 	// JSON ({} when absent).
@@ -267,6 +268,23 @@ type Manifest struct {
 	// (update, updateStatus, patch) and the owns kinds (every op) in the
 	// primary's namespace.
 	Permissions []Permission `json:"permissions,omitempty"`
+	// Fields limits the objects of a kind that the plugin receives as
+	// children, orphans or related objects to the fields it reads: less to
+	// copy and far less to decode in the guest. The primary is always sent
+	// whole.
+	Fields []FieldSelection `json:"fields,omitempty"`
+}
+
+// FieldSelection lists the fields of one kind a plugin reads. apiVersion,
+// kind, metadata.name, metadata.namespace, metadata.uid and
+// metadata.resourceVersion are always kept.
+type FieldSelection struct {
+	Type TypeRef `json:"type"`
+	// Paths are dot-separated field paths ("spec.nodeName"); a path through a
+	// list applies to each element ("status.conditions.type"); a key with
+	// dots goes in brackets ("metadata.annotations[example.com/key]"). A path
+	// keeps everything below it.
+	Paths []string `json:"paths"`
 }
 
 // RelatedInput asks the host for more objects in ReconcileRequest.Related

@@ -57,6 +57,7 @@ func RegisterRaw(m *abi.Manifest, fn RawReconcileFunc) {
 
 //go:wasmexport reconcile
 func reconcileExport() int32 {
+	defer collectIfNeeded()
 	if reconcile == nil {
 		return fail(fmt.Errorf("no reconcile function registered (call guest.Register from init)"))
 	}
@@ -78,6 +79,7 @@ func reconcileExport() int32 {
 
 //go:wasmexport describe
 func describeExport() int32 {
+	defer collectIfNeeded()
 	if manifest == nil {
 		return fail(fmt.Errorf("this plugin has no manifest"))
 	}

@@ -26,7 +26,9 @@ func input() apply.Input {
 			Owns:  []abi.TypeRef{{APIVersion: "v1", Kind: "Pod"}},
 			Extra: []abi.Permission{{APIVersion: "v1", Kind: "ConfigMap", Verbs: []abi.Op{abi.OpCreate}, Namespaces: []string{"shared"}}},
 		},
-		Scope: func(gvk schema.GroupVersionKind) (bool, error) { return gvk.Kind != "Namespace" && gvk.Kind != "Node", nil },
+		Scope: func(gvk schema.GroupVersionKind) (bool, error) {
+			return gvk.Kind != "Namespace" && gvk.Kind != "Node", nil
+		},
 	}
 }
 

@@ -36,12 +36,7 @@ type Cache struct {
 
 	// json memoises each object's JSON by UID and resourceVersion: a primary
 	// with 100 children is serialised once per change, not once per call.
-	json sync.Map // types.UID -> jsonEntry
-}
-
-type jsonEntry struct {
-	rv   string
-	data []byte
+	json sync.Map // types.UID -> *objectJSON
 }
 
 // Informer is one shared informer and what it watches.
@@ -128,22 +123,47 @@ func (c *Cache) Counts() map[string]int {
 	return out
 }
 
-// JSON returns obj's JSON, memoised by UID and resourceVersion.
-func (c *Cache) JSON(obj *unstructured.Unstructured) ([]byte, error) {
-	uid, rv := obj.GetUID(), obj.GetResourceVersion()
-	if uid != "" && rv != "" {
-		if e, ok := c.json.Load(uid); ok && e.(jsonEntry).rv == rv {
-			return e.(jsonEntry).data, nil
+// JSON returns obj's JSON, projected by p when p is not nil, memoised by
+// UID, resourceVersion and projection.
+func (c *Cache) JSON(obj *unstructured.Unstructured, p *Projection) ([]byte, error) {
+	marshal := func() ([]byte, error) {
+		if p != nil {
+			return json.Marshal(p.Apply(obj))
 		}
+		return json.Marshal(obj.Object)
 	}
-	data, err := json.Marshal(obj.Object)
+	uid, rv := obj.GetUID(), obj.GetResourceVersion()
+	if uid == "" || rv == "" {
+		return marshal()
+	}
+	pid := ""
+	if p != nil {
+		pid = p.id
+	}
+	e, _ := c.json.LoadOrStore(uid, &objectJSON{})
+	entry := e.(*objectJSON)
+	entry.mu.Lock()
+	defer entry.mu.Unlock()
+	if entry.rv != rv {
+		entry.rv, entry.data = rv, map[string][]byte{}
+	}
+	if data, ok := entry.data[pid]; ok {
+		return data, nil
+	}
+	data, err := marshal()
 	if err != nil {
 		return nil, err
 	}
-	if uid != "" && rv != "" {
-		c.json.Store(uid, jsonEntry{rv: rv, data: data})
-	}
+	entry.data[pid] = data
 	return data, nil
+}
+
+// objectJSON is the memoised JSON of one object at one resourceVersion, by
+// projection id ("" for the whole object).
+type objectJSON struct {
+	mu   sync.Mutex
+	rv   string
+	data map[string][]byte
 }
 
 func stripManagedFields(obj any) (any, error) {

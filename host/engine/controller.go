@@ -68,6 +68,7 @@ type Controller struct {
 	primary      *Informer
 	owns         []*Informer
 	related      []relatedInput
+	projections  map[schema.GroupVersionKind]*Projection
 	queue        workqueue.TypedRateLimitingInterface[string]
 	expectations *Expectations
 	applier      *apply.Applier

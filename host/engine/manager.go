@@ -149,6 +149,14 @@ func New(ctx context.Context, opts Options) (_ *Manager, err error) {
 			}
 			ctrl.related = append(ctrl.related, relatedInput{RelatedInput: r, informer: inf})
 		}
+		ctrl.projections = map[schema.GroupVersionKind]*Projection{}
+		for j, f := range manifest.Fields {
+			proj, err := NewProjection(fmt.Sprintf("%s/%d", name, j), f.Paths)
+			if err != nil {
+				return nil, fmt.Errorf("%s: manifest fields[%d]: %w", at, j, err)
+			}
+			ctrl.projections[gvkOf(f.Type)] = proj
+		}
 		for j, p := range manifest.Permissions {
 			if _, err := mapper.RESTMapping(gvkOf(abi.TypeRef{APIVersion: p.APIVersion, Kind: p.Kind}).GroupKind()); err != nil {
 				return nil, fmt.Errorf("%s.permissions[%d]: %w", at, j, err)

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
 	"wasmctl.dev/wasmctl/abi"
@@ -52,6 +53,13 @@ func (c *Controller) buildRequest(key string, primary *unstructured.Unstructured
 	}
 	sortObjects(children)
 	sortObjects(orphans)
+	sent := make(map[types.UID]bool, len(children)+len(orphans))
+	for _, u := range children {
+		sent[u.GetUID()] = true
+	}
+	for _, u := range orphans {
+		sent[u.GetUID()] = true
+	}
 
 	var buf bytes.Buffer
 	buf.Grow(4096)
@@ -59,7 +67,7 @@ func (c *Controller) buildRequest(key string, primary *unstructured.Unstructured
 	now, _ := json.Marshal(c.now().UTC().Format(time.RFC3339Nano))
 	buf.Write(now)
 	buf.WriteString(`,"object":`)
-	if err := c.writeObject(&buf, primary); err != nil {
+	if err := c.writeObject(&buf, primary, false); err != nil {
 		return nil, nil, nil, err
 	}
 	if err := c.writeList(&buf, "children", children); err != nil {
@@ -77,12 +85,16 @@ func (c *Controller) buildRequest(key string, primary *unstructured.Unstructured
 			name, _ := json.Marshal(r.Name)
 			buf.Write(name)
 			buf.WriteString(":[")
-			objs := c.relatedObjects(r, primary)
-			for j, u := range objs {
+			j := 0
+			for _, u := range c.relatedObjects(r, primary) {
+				if sent[u.GetUID()] {
+					continue // already in children or orphans
+				}
 				if j > 0 {
 					buf.WriteByte(',')
 				}
-				if err := c.writeObject(&buf, u); err != nil {
+				j++
+				if err := c.writeObject(&buf, u, true); err != nil {
 					return nil, nil, nil, err
 				}
 			}
@@ -104,8 +116,14 @@ func (c *Controller) buildRequest(key string, primary *unstructured.Unstructured
 	return buf.Bytes(), controlled, orphanKeys, nil
 }
 
-func (c *Controller) writeObject(buf *bytes.Buffer, u *unstructured.Unstructured) error {
-	data, err := c.cache.JSON(u)
+// writeObject writes u's JSON, projected to the plugin's declared fields
+// for its kind when project is set.
+func (c *Controller) writeObject(buf *bytes.Buffer, u *unstructured.Unstructured, project bool) error {
+	var p *Projection
+	if project {
+		p = c.projections[u.GroupVersionKind()]
+	}
+	data, err := c.cache.JSON(u, p)
 	if err != nil {
 		return err
 	}
@@ -122,7 +140,7 @@ func (c *Controller) writeList(buf *bytes.Buffer, field string, objs []*unstruct
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		if err := c.writeObject(buf, u); err != nil {
+		if err := c.writeObject(buf, u, true); err != nil {
 			return err
 		}
 	}

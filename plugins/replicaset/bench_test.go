@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"wasmctl.dev/wasmctl/host/apply"
+	"wasmctl.dev/wasmctl/host/engine"
 	"wasmctl.dev/wasmctl/host/plugintest"
 	"wasmctl.dev/wasmctl/host/runtime"
 	"wasmctl.dev/wasmctl/plugins/replicaset"
@@ -54,14 +57,18 @@ func realisticPod(i int) map[string]any {
 }
 
 // benchRequest is a ReplicaSet of n ready pods scaled to n-1: the call ranks
-// every pod and deletes one, the heaviest path.
+// every pod and deletes one, the heaviest path. Pods are projected to the
+// manifest's fields, as the host sends them.
 func benchRequest(b *testing.B, n int) []byte {
+	proj, err := engine.NewProjection("bench", replicaset.Manifest().Fields[0].Paths)
+	if err != nil {
+		b.Fatal(err)
+	}
 	var pods []map[string]any
 	for i := range n {
-		pods = append(pods, realisticPod(i))
+		pods = append(pods, proj.Apply(&unstructured.Unstructured{Object: realisticPod(i)}))
 	}
-	req := request{object: rs(n - 1), children: pods, related: pods}.JSON(b)
-	return req
+	return request{object: rs(n - 1), children: pods}.JSON(b)
 }
 
 // BenchmarkReconcile is the whole plugin path the host runs per key: call
@@ -75,7 +82,7 @@ func BenchmarkReconcile(b *testing.B) {
 		}
 		return json.Marshal(resp)
 	}
-	interruptible := plugintest.Build(b, "./cmd", runtime.Limits{})
+	interruptible := plugintest.Build(b, "./cmd", runtime.Limits{Timeout: 10 * time.Second})
 	plain := plugintest.Build(b, "./cmd", runtime.Limits{Timeout: -1})
 	impls := []struct {
 		name string

@@ -120,6 +120,16 @@ func decodePod(v *fastjson.Value) *Pod {
 	return p
 }
 
+// decodeRelatedPod reads what the colocation rank needs of a related pod.
+func decodeRelatedPod(v *fastjson.Value) *Pod {
+	return &Pod{
+		UID:      str(v, "metadata", "uid"),
+		Deleting: v.Exists("metadata", "deletionTimestamp") && v.Get("metadata", "deletionTimestamp").Type() != fastjson.TypeNull,
+		NodeName: str(v, "spec", "nodeName"),
+		Phase:    str(v, "status", "phase"),
+	}
+}
+
 // decodeReplicaSet reads a ReplicaSet.
 func decodeReplicaSet(v *fastjson.Value) (*ReplicaSet, error) {
 	meta := v.Get("metadata")
