@@ -32,7 +32,7 @@ vet:
 
 ## test: vet, unit tests, plugin tests under wazero, e2e on a real control plane
 test: vet tools plugins
-	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) test -timeout $(TEST_TIMEOUT) ./...
+	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 ## test-unit: only what needs no control plane
 test-unit:

@@ -59,7 +59,7 @@ func realisticPod(i int) map[string]any {
 // benchRequest is a ReplicaSet of n ready pods scaled to n-1: the call ranks
 // every pod and deletes one, the heaviest path. Pods are projected to the
 // manifest's fields, as the host sends them.
-func benchRequest(b *testing.B, n int) []byte {
+func benchRequest(b testing.TB, n int) []byte {
 	proj, err := engine.NewProjection("bench", replicaset.Manifest().Fields[0].Paths)
 	if err != nil {
 		b.Fatal(err)
@@ -109,5 +109,21 @@ func BenchmarkReconcile(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestManyCallsStayWithinMemory: a reactor module's Go garbage collector
+// only completes when the guest helper runs it between calls; without that
+// the heap grows with every request until the instance runs out of memory.
+func TestManyCallsStayWithinMemory(t *testing.T) {
+	p := plugintest.Build(t, "./cmd", runtime.Limits{MemoryBytes: 32 << 20, Timeout: 10 * time.Second})
+	req := benchRequest(t, 100)
+	for i := range 250 {
+		if _, err := p.Call(t.Context(), "reconcile", req); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if n := p.Instances(); n != 1 {
+		t.Fatalf("%d instances: one was replaced after a failure", n)
 	}
 }
