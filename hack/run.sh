@@ -21,6 +21,7 @@ if [[ -n "${KUBECONFIG:-}" ]]; then
 else
   export WASMCTL_TOOLS_DIR=$(hack/build-tools.sh)
   dir=$PWD/.cache/controlplane
+  mkdir -p .cache
   go build -o bin/controlplane ./hack/controlplane
   bin/controlplane --dir "$dir" > .cache/controlplane.log 2>&1 &
   cp_pid=$!

@@ -48,11 +48,13 @@ type Informer struct {
 }
 
 // NewCache returns an empty cache; informers are created by For and started
-// by Start.
-func NewCache(client dynamic.Interface, mapper meta.RESTMapper) *Cache {
+// by Start. resync is the shortest resync period any controller asks for: an
+// informer can only resync its handlers at multiples of the period it was
+// created with (0: never).
+func NewCache(client dynamic.Interface, mapper meta.RESTMapper, resync time.Duration) *Cache {
 	return &Cache{
 		mapper:    mapper,
-		factory:   dynamicinformer.NewDynamicSharedInformerFactory(client, 0),
+		factory:   dynamicinformer.NewDynamicSharedInformerFactory(client, resync),
 		informers: map[schema.GroupVersionResource]*Informer{},
 	}
 }

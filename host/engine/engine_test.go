@@ -87,6 +87,7 @@ controllers:
   - {name: trapper, plugin: %[1]s, workers: 1, config: {namespace: trap, mode: trap}}
   - {name: looper, plugin: %[1]s, workers: 1, timeout: 200ms, config: {namespace: loop, mode: loop}}
   - {name: grabber, plugin: %[1]s, workers: 1, config: {namespace: forbidden, mode: forbidden}}
+  - {name: ticker, plugin: %[1]s, workers: 1, resyncPeriod: 1s, config: {namespace: resync}}
 `, wasm, dir)
 	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(cfgYAML), 0o644); err != nil {
 		return nil, err
@@ -383,5 +384,25 @@ func TestMisbehavingPluginsAreContained(t *testing.T) {
 		if cm.Name != "kube-root-ca.crt" {
 			t.Fatalf("a failing plugin's key produced ConfigMap %s", cm.Name)
 		}
+	}
+}
+
+// TestResyncPeriod: a controller's primaries are reconciled again every
+// resyncPeriod with nothing changing.
+func TestResyncPeriod(t *testing.T) {
+	testenv.Require(t, env)
+	ns := namespace(t, "resync")
+	m := createMirror(t, ns, "r", map[string]any{})
+	eventually(t, 10*time.Second, func() error {
+		if n := len(childrenOf(t, ns, m.GetUID())); n != 1 {
+			return fmt.Errorf("%d children", n)
+		}
+		return nil
+	})
+	calls := mgr.Metrics().ReconcileTotal.WithLabelValues("ticker", "success")
+	before := testutil.ToFloat64(calls)
+	time.Sleep(3500 * time.Millisecond)
+	if got := testutil.ToFloat64(calls) - before; got < 2 {
+		t.Fatalf("%v reconciles in 3.5 s with a 1 s resync period", got)
 	}
 }

@@ -82,7 +82,13 @@ func New(ctx context.Context, opts Options) (_ *Manager, err error) {
 		return nil, err
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-	m.cache = NewCache(dyn, mapper)
+	var minResync time.Duration
+	for _, cc := range cfg.Controllers {
+		if cc.ResyncPeriod > 0 && (minResync == 0 || cc.ResyncPeriod < minResync) {
+			minResync = cc.ResyncPeriod
+		}
+	}
+	m.cache = NewCache(dyn, mapper, minResync)
 	m.runtime, err = runtime.New(runtime.Options{CacheDir: cfg.CompilationCacheDir})
 	if err != nil {
 		return nil, err
