@@ -1,4 +1,6 @@
 # wasmctl: see README.md. Every target builds what it needs.
+SHELL     := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 GO        ?= go
 WASM_ENV  := GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0
 PLUGINS   := plugins/replicaset/replicaset.wasm plugins/cronjob/cronjob.wasm
@@ -44,7 +46,8 @@ run: build plugins
 
 ## bench: Go benchmarks (see docs/BENCHMARKS.md)
 bench: tools plugins
-	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) test -run '^$$' -bench . -benchmem -count 1 ./host/... ./plugins/...
+	@mkdir -p .cache
+	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) test -short -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./host/... ./plugins/... | tee .cache/bench.txt
 
 clean:
 	rm -rf bin .cache $(PLUGINS)

@@ -119,14 +119,6 @@ controllers:
 	}, nil
 }
 
-func namespace(t *testing.T, name string) string {
-	t.Helper()
-	_, err := cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return name
-}
 
 func createMirror(t *testing.T, ns, name string, spec map[string]any) *unstructured.Unstructured {
 	t.Helper()
@@ -142,21 +134,6 @@ func createMirror(t *testing.T, ns, name string, spec map[string]any) *unstructu
 	return out
 }
 
-// eventually polls cond every 50 ms until it returns nil or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // childrenOf lists the ConfigMaps controlled by the Mirror with uid.
 func childrenOf(t *testing.T, ns string, uid types.UID) []corev1.ConfigMap {
@@ -186,10 +163,10 @@ func getMirror(t *testing.T, ns, name string) *unstructured.Unstructured {
 
 func TestCreateUpdateScaleDown(t *testing.T) {
 	testenv.Require(t, env)
-	ns := namespace(t, "e2e-crud")
+	ns := env.Namespace(t, nil, "e2e-crud")
 	m := createMirror(t, ns, "web", map[string]any{"copies": int64(2), "data": map[string]any{"a": "1"}})
 
-	eventually(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 10*time.Second, func() error {
 		kids := childrenOf(t, ns, m.GetUID())
 		if len(kids) != 2 {
 			return fmt.Errorf("%d children, want 2", len(kids))
@@ -212,7 +189,7 @@ func TestCreateUpdateScaleDown(t *testing.T) {
 	if _, err := dyn.Resource(mirrors).Namespace(ns).Patch(context.Background(), "web", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 10*time.Second, func() error {
 		kids := childrenOf(t, ns, m.GetUID())
 		if len(kids) != 1 || kids[0].Data["a"] != "2" {
 			return fmt.Errorf("children %v", kids)
@@ -228,7 +205,7 @@ func TestCreateUpdateScaleDown(t *testing.T) {
 
 func TestAdoptsMatchingOrphan(t *testing.T) {
 	testenv.Require(t, env)
-	ns := namespace(t, "e2e-adopt")
+	ns := env.Namespace(t, nil, "e2e-adopt")
 	ctx := context.Background()
 	orphan := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "stray", Namespace: ns, Labels: map[string]string{"app": "x"}}}
 	if _, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, orphan, metav1.CreateOptions{}); err != nil {
@@ -239,7 +216,7 @@ func TestAdoptsMatchingOrphan(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := createMirror(t, ns, "x", map[string]any{"copies": int64(1), "selector": map[string]any{"matchLabels": map[string]any{"app": "x"}}})
-	eventually(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 10*time.Second, func() error {
 		kids := childrenOf(t, ns, m.GetUID())
 		if len(kids) != 1 || kids[0].Name != "stray" {
 			return fmt.Errorf("children %d, want the adopted orphan only", len(kids))
@@ -256,7 +233,7 @@ func TestAdoptsMatchingOrphan(t *testing.T) {
 func waitEvent(t *testing.T, ns, involved, reason string) corev1.Event {
 	t.Helper()
 	var found corev1.Event
-	eventually(t, 15*time.Second, func() error {
+	testenv.Eventually(t, 15*time.Second, func() error {
 		evs, err := cs.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			return err
@@ -274,7 +251,7 @@ func waitEvent(t *testing.T, ns, involved, reason string) corev1.Event {
 
 func TestForbiddenResponseRefusedWhole(t *testing.T) {
 	testenv.Require(t, env)
-	ns := namespace(t, "forbidden")
+	ns := env.Namespace(t, nil, "forbidden")
 	createMirror(t, ns, "greedy", map[string]any{})
 	ev := waitEvent(t, ns, "greedy", engine.ReasonResponseRefused)
 	if ev.Type != corev1.EventTypeWarning || !strings.Contains(ev.Message, "Secret") {
@@ -302,7 +279,7 @@ func TestForbiddenResponseRefusedWhole(t *testing.T) {
 // plugin would create again.
 func TestExpectationsPreventDuplicates(t *testing.T) {
 	testenv.Require(t, env)
-	ns := namespace(t, "e2e-burst")
+	ns := env.Namespace(t, nil, "e2e-burst")
 	const copies = 40
 	creates := mgr.Metrics().Actions.WithLabelValues("mirror", "create", "ConfigMap", "success")
 	deletes := mgr.Metrics().Actions.WithLabelValues("mirror", "delete", "ConfigMap", "success")
@@ -314,7 +291,7 @@ func TestExpectationsPreventDuplicates(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 20*time.Second, func() error {
+	testenv.Eventually(t, 20*time.Second, func() error {
 		if n := len(childrenOf(t, ns, m.GetUID())); n != copies {
 			return fmt.Errorf("%d children, want %d", n, copies)
 		}
@@ -333,10 +310,10 @@ func TestExpectationsPreventDuplicates(t *testing.T) {
 
 func TestRequeueAfter(t *testing.T) {
 	testenv.Require(t, env)
-	ns := namespace(t, "e2e-requeue")
+	ns := env.Namespace(t, nil, "e2e-requeue")
 	createMirror(t, ns, "tick", map[string]any{"requeueAfter": 1.0})
 	seen := map[string]bool{}
-	eventually(t, 8*time.Second, func() error {
+	testenv.Eventually(t, 8*time.Second, func() error {
 		s, _, _ := unstructured.NestedString(getMirror(t, ns, "tick").Object, "status", "lastSeen")
 		if s != "" {
 			seen[s] = true
@@ -353,13 +330,13 @@ func TestRequeueAfter(t *testing.T) {
 // the good controller keeps converging new objects promptly.
 func TestMisbehavingPluginsAreContained(t *testing.T) {
 	testenv.Require(t, env)
-	createMirror(t, namespace(t, "trap"), "t", map[string]any{})
-	createMirror(t, namespace(t, "loop"), "l", map[string]any{})
-	ns := namespace(t, "e2e-alive")
+	createMirror(t, env.Namespace(t, nil, "trap"), "t", map[string]any{})
+	createMirror(t, env.Namespace(t, nil, "loop"), "l", map[string]any{})
+	ns := env.Namespace(t, nil, "e2e-alive")
 	for i := range 3 {
 		m := createMirror(t, ns, fmt.Sprintf("ok%d", i), map[string]any{"copies": int64(2)})
 		start := time.Now()
-		eventually(t, 5*time.Second, func() error {
+		testenv.Eventually(t, 5*time.Second, func() error {
 			if n := len(childrenOf(t, ns, m.GetUID())); n != 2 {
 				return fmt.Errorf("%d children", n)
 			}
@@ -391,9 +368,9 @@ func TestMisbehavingPluginsAreContained(t *testing.T) {
 // resyncPeriod with nothing changing.
 func TestResyncPeriod(t *testing.T) {
 	testenv.Require(t, env)
-	ns := namespace(t, "resync")
+	ns := env.Namespace(t, nil, "resync")
 	m := createMirror(t, ns, "r", map[string]any{})
-	eventually(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 10*time.Second, func() error {
 		if n := len(childrenOf(t, ns, m.GetUID())); n != 1 {
 			return fmt.Errorf("%d children", n)
 		}

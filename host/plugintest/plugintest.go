@@ -22,43 +22,34 @@ type Plugin struct {
 
 // Build compiles the Go package pkg (import path or ./relative to the test's
 // directory) for wasip1 and loads it with the given limits (zero: the
-// host's defaults).
+// host's defaults). The plugin is closed when t ends.
 func Build(t testing.TB, pkg string, limits runtime.Limits) *Plugin {
+	t.Helper()
+	return BuildWith(t, pkg, runtime.LoadOptions{Limits: limits})
+}
+
+// BuildWith is Build with every load option (name, limits, Extism config).
+func BuildWith(t testing.TB, pkg string, opts runtime.LoadOptions) *Plugin {
 	t.Helper()
 	path, err := wasmbuild.Build("", pkg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Load(t, path, limits)
+	if opts.Name == "" {
+		opts.Name = pkg
+	}
+	return Load(t, path, opts)
 }
 
-// Load loads a .wasm file.
-func Load(t testing.TB, path string, limits runtime.Limits) *Plugin {
+// Load loads a .wasm file; the plugin is closed when t ends.
+func Load(t testing.TB, path string, opts runtime.LoadOptions) *Plugin {
 	t.Helper()
-	wasm, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := runtime.New(runtime.Options{CacheDir: "none"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := rt.Load(context.Background(), wasm, runtime.LoadOptions{Name: path, Limits: limits})
+	p, err := open(path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close(context.Background()) })
-	return &Plugin{Plugin: p}
-}
-
-// Reconcile calls the reconcile export with request (JSON) and decodes the
-// response strictly, as the host does.
-func (p *Plugin) Reconcile(request []byte) (*abi.ReconcileResponse, error) {
-	out, err := p.Call(context.Background(), abi.ExportReconcile, request)
-	if err != nil {
-		return nil, err
-	}
-	return apply.Decode(out)
+	return p
 }
 
 var (
@@ -79,18 +70,39 @@ func Shared(t testing.TB, pkg string) *Plugin {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wasm, err := os.ReadFile(path)
+	p, err := open(path, runtime.LoadOptions{Name: pkg})
 	if err != nil {
 		t.Fatal(err)
+	}
+	shared[pkg] = p
+	return p
+}
+
+func open(path string, opts runtime.LoadOptions) (*Plugin, error) {
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
 	}
 	rt, err := runtime.New(runtime.Options{CacheDir: "none"})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	p, err := rt.Load(context.Background(), wasm, runtime.LoadOptions{Name: pkg})
+	if opts.Name == "" {
+		opts.Name = path
+	}
+	p, err := rt.Load(context.Background(), wasm, opts)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	shared[pkg] = &Plugin{Plugin: p}
-	return shared[pkg]
+	return &Plugin{Plugin: p}, nil
+}
+
+// Reconcile calls the reconcile export with request (JSON) and decodes the
+// response strictly, as the host does.
+func (p *Plugin) Reconcile(request []byte) (*abi.ReconcileResponse, error) {
+	out, err := p.Call(context.Background(), abi.ExportReconcile, request)
+	if err != nil {
+		return nil, err
+	}
+	return apply.Decode(out)
 }

@@ -11,33 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"wasmctl.dev/wasmctl/host/plugintest"
 	"wasmctl.dev/wasmctl/host/runtime"
-	"wasmctl.dev/wasmctl/internal/wasmbuild"
 )
 
 func load(t testing.TB, pkg string, opts runtime.LoadOptions) *runtime.Plugin {
 	t.Helper()
-	path, err := wasmbuild.Build("", pkg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wasm, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := runtime.New(runtime.Options{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if opts.Name == "" {
-		opts.Name = pkg
-	}
-	p, err := rt.Load(context.Background(), wasm, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close(context.Background()) })
-	return p
+	return plugintest.BuildWith(t, pkg, opts).Plugin
 }
 
 func TestGoPDKPlugin(t *testing.T) {

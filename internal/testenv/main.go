@@ -6,6 +6,11 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 )
 
 // Setup prepares shared state once the environment runs (install CRDs,
@@ -50,4 +55,35 @@ func Require(t testing.TB, env *Environment) {
 	if env == nil {
 		t.Skip("needs the control plane; not started with -short")
 	}
+}
+
+// Eventually polls cond every 50 ms until it returns nil, failing t with
+// cond's last error after timeout.
+func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %v", timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Namespace creates a namespace through c (nil: this environment's admin
+// client) and returns its name.
+func (e *Environment) Namespace(t testing.TB, c kubernetes.Interface, name string) string {
+	t.Helper()
+	if c == nil {
+		c = e.Clientset()
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if _, err := c.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return name
 }

@@ -42,12 +42,6 @@ func TestMain(m *testing.M) {
 	}))
 }
 
-func newNamespace(t *testing.T, name string) {
-	t.Helper()
-	if _, err := cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func newCronJob(ns, name, schedule string, policy batchv1.ConcurrencyPolicy) *batchv1.CronJob {
 	return &batchv1.CronJob{
@@ -66,20 +60,6 @@ func newCronJob(ns, name, schedule string, policy batchv1.ConcurrencyPolicy) *ba
 	}
 }
 
-func poll(t *testing.T, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 func jobsOf(t *testing.T, ns string) []batchv1.Job {
 	t.Helper()
@@ -101,7 +81,7 @@ func jobsOf(t *testing.T, ns string) []batchv1.Job {
 // would find it.
 func setStatus(t *testing.T, ns, name string, mutate func(*batchv1.CronJobStatus)) {
 	t.Helper()
-	poll(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 5*time.Second, func() error {
 		cj, err := cs.BatchV1().CronJobs(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -117,14 +97,14 @@ func minuteFloor(t time.Time) time.Time { return t.UTC().Truncate(time.Minute) }
 func TestMissedScheduleRunsAtOnce(t *testing.T) {
 	testenv.Require(t, env)
 	ns := "cj-missed"
-	newNamespace(t, ns)
+	env.Namespace(t, nil, ns)
 	if _, err := cs.BatchV1().CronJobs(ns).Create(context.Background(), newCronJob(ns, "late", "*/1 * * * *", batchv1.AllowConcurrent), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	past := metav1.NewTime(minuteFloor(time.Now()).Add(-5 * time.Minute))
 	setStatus(t, ns, "late", func(s *batchv1.CronJobStatus) { s.LastScheduleTime = &past })
 	var want time.Time
-	poll(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 5*time.Second, func() error {
 		want = minuteFloor(time.Now())
 		for _, j := range jobsOf(t, ns) {
 			if j.Name == fmt.Sprintf("late-%d", want.Unix()/60) {
@@ -142,7 +122,7 @@ func TestMissedScheduleRunsAtOnce(t *testing.T) {
 	if n := len(jobsOf(t, ns)); n != 1 {
 		t.Fatalf("%d jobs: only the most recent missed time may run", n)
 	}
-	poll(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 5*time.Second, func() error {
 		cj, _ := cs.BatchV1().CronJobs(ns).Get(context.Background(), "late", metav1.GetOptions{})
 		if len(cj.Status.Active) != 1 || cj.Status.LastScheduleTime == nil || !cj.Status.LastScheduleTime.Time.Equal(want) {
 			return fmt.Errorf("status %+v", cj.Status)
@@ -176,13 +156,13 @@ func activeJob(t *testing.T, ns string, cj *batchv1.CronJob) *batchv1.Job {
 func TestForbidWithActiveJobCreatesNothing(t *testing.T) {
 	testenv.Require(t, env)
 	ns := "cj-forbid"
-	newNamespace(t, ns)
+	env.Namespace(t, nil, ns)
 	cj, err := cs.BatchV1().CronJobs(ns).Create(context.Background(), newCronJob(ns, "once", "*/1 * * * *", batchv1.ForbidConcurrent), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	activeJob(t, ns, cj)
-	poll(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 10*time.Second, func() error {
 		evs, _ := cs.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{})
 		for _, e := range evs.Items {
 			if e.Reason == "JobAlreadyActive" {
@@ -200,13 +180,13 @@ func TestForbidWithActiveJobCreatesNothing(t *testing.T) {
 func TestReplaceDeletesActiveJob(t *testing.T) {
 	testenv.Require(t, env)
 	ns := "cj-replace"
-	newNamespace(t, ns)
+	env.Namespace(t, nil, ns)
 	cj, err := cs.BatchV1().CronJobs(ns).Create(context.Background(), newCronJob(ns, "swap", "*/1 * * * *", batchv1.ReplaceConcurrent), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	old := activeJob(t, ns, cj)
-	poll(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 10*time.Second, func() error {
 		_, err := cs.BatchV1().Jobs(ns).Get(context.Background(), old.Name, metav1.GetOptions{})
 		if !apierrors.IsNotFound(err) {
 			// Background propagation with no garbage collector running:
@@ -229,7 +209,7 @@ func TestHistoryLimitsDeleteOldFinishedJobs(t *testing.T) {
 	testenv.Require(t, env)
 	ctx := context.Background()
 	ns := "cj-history"
-	newNamespace(t, ns)
+	env.Namespace(t, nil, ns)
 	c := newCronJob(ns, "hist", "0 0 1 1 *", batchv1.AllowConcurrent)
 	c.Spec.SuccessfulJobsHistoryLimit = ptr.To[int32](2)
 	c.Spec.FailedJobsHistoryLimit = ptr.To[int32](1)
@@ -281,7 +261,7 @@ func TestHistoryLimitsDeleteOldFinishedJobs(t *testing.T) {
 	if _, err := cs.BatchV1().CronJobs(ns).Patch(ctx, "hist", "application/merge-patch+json", []byte(`{"metadata":{"annotations":{"poke":"1"}}}`), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 10*time.Second, func() error {
 		var got []string
 		for _, j := range jobsOf(t, ns) {
 			got = append(got, j.Name)
@@ -291,7 +271,7 @@ func TestHistoryLimitsDeleteOldFinishedJobs(t *testing.T) {
 		}
 		return nil
 	})
-	poll(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 5*time.Second, func() error {
 		c, _ := cs.BatchV1().CronJobs(ns).Get(ctx, "hist", metav1.GetOptions{})
 		if c.Status.LastSuccessfulTime == nil || !c.Status.LastSuccessfulTime.Time.Equal(start.Add(-time.Hour).Add(time.Minute)) {
 			return fmt.Errorf("lastSuccessfulTime %v", c.Status.LastSuccessfulTime)
@@ -305,7 +285,7 @@ func TestHistoryLimitsDeleteOldFinishedJobs(t *testing.T) {
 func TestEveryMinuteFiresOnTime(t *testing.T) {
 	testenv.Require(t, env)
 	ns := "cj-ontime"
-	newNamespace(t, ns)
+	env.Namespace(t, nil, ns)
 	if _, err := cs.BatchV1().CronJobs(ns).Create(context.Background(), newCronJob(ns, "tick", "*/1 * * * *", batchv1.AllowConcurrent), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +293,7 @@ func TestEveryMinuteFiresOnTime(t *testing.T) {
 	name := fmt.Sprintf("tick-%d", boundary.Unix()/60)
 	time.Sleep(time.Until(boundary))
 	var lag time.Duration
-	poll(t, 2*time.Second, func() error {
+	testenv.Eventually(t, 2*time.Second, func() error {
 		j, err := cs.BatchV1().Jobs(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			return err

@@ -59,12 +59,6 @@ func startHost(e *testenv.Environment) (*hosttest.Host, error) {
 	return hosttest.Start(e.RESTConfig(), cfg)
 }
 
-func newNamespace(t *testing.T, c kubernetes.Interface, name string) {
-	t.Helper()
-	if _, err := c.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func newRS(ns, name string, replicas int32, sel map[string]string) *appsv1.ReplicaSet {
 	return &appsv1.ReplicaSet{
@@ -80,20 +74,6 @@ func newRS(ns, name string, replicas int32, sel map[string]string) *appsv1.Repli
 	}
 }
 
-func poll(t *testing.T, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // activePodsOf lists the non-terminating pods controlled by the RS uid.
 func activePodsOf(t *testing.T, c kubernetes.Interface, ns string, uid types.UID) []corev1.Pod {
@@ -117,7 +97,7 @@ func activePodsOf(t *testing.T, c kubernetes.Interface, ns string, uid types.UID
 func converged(t *testing.T, c kubernetes.Interface, ns, name string, want int) *appsv1.ReplicaSet {
 	t.Helper()
 	var rs *appsv1.ReplicaSet
-	poll(t, 20*time.Second, func() error {
+	testenv.Eventually(t, 20*time.Second, func() error {
 		var err error
 		rs, err = c.AppsV1().ReplicaSets(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
@@ -143,7 +123,7 @@ func scale(t *testing.T, ns, name string, replicas int32) {
 func TestScaleUpDownToZero(t *testing.T) {
 	testenv.Require(t, env)
 	ns := "rs-scale"
-	newNamespace(t, cs, ns)
+	env.Namespace(t, cs, ns)
 	rs, err := cs.AppsV1().ReplicaSets(ns).Create(context.Background(), newRS(ns, "web", 0, map[string]string{"app": "web"}), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +156,7 @@ func TestAdoptOrphanReleaseRelabelled(t *testing.T) {
 	testenv.Require(t, env)
 	ctx := context.Background()
 	ns := "rs-claim"
-	newNamespace(t, cs, ns)
+	env.Namespace(t, cs, ns)
 	orphan := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "stray", Namespace: ns, Labels: map[string]string{"app": "api"}},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "pause"}}},
@@ -199,7 +179,7 @@ func TestAdoptOrphanReleaseRelabelled(t *testing.T) {
 	if _, err := cs.CoreV1().Pods(ns).Patch(ctx, "stray", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 10*time.Second, func() error {
 		p, err := cs.CoreV1().Pods(ns).Get(ctx, "stray", metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -219,7 +199,7 @@ func TestMinReadySecondsAvailability(t *testing.T) {
 	testenv.Require(t, env)
 	ctx := context.Background()
 	ns := "rs-ready"
-	newNamespace(t, cs, ns)
+	env.Namespace(t, cs, ns)
 	r := newRS(ns, "slow", 2, map[string]string{"app": "slow"})
 	r.Spec.MinReadySeconds = 3
 	rs, err := cs.AppsV1().ReplicaSets(ns).Create(ctx, r, metav1.CreateOptions{})
@@ -235,7 +215,7 @@ func TestMinReadySecondsAvailability(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	poll(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 5*time.Second, func() error {
 		got, _ := cs.AppsV1().ReplicaSets(ns).Get(ctx, "slow", metav1.GetOptions{})
 		if got.Status.ReadyReplicas != 2 {
 			return fmt.Errorf("ready %d", got.Status.ReadyReplicas)
@@ -246,7 +226,7 @@ func TestMinReadySecondsAvailability(t *testing.T) {
 	if got.Status.AvailableReplicas != 0 && time.Since(readyAt) < 2*time.Second {
 		t.Fatalf("available %d before minReadySeconds passed", got.Status.AvailableReplicas)
 	}
-	poll(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 10*time.Second, func() error {
 		got, _ := cs.AppsV1().ReplicaSets(ns).Get(ctx, "slow", metav1.GetOptions{})
 		if got.Status.AvailableReplicas != 2 {
 			return fmt.Errorf("available %d", got.Status.AvailableReplicas)
@@ -265,7 +245,7 @@ func TestOverlappingSelectorsDoNotFight(t *testing.T) {
 	testenv.Require(t, env)
 	ctx := context.Background()
 	ns := "rs-overlap"
-	newNamespace(t, cs, ns)
+	env.Namespace(t, cs, ns)
 	a, err := cs.AppsV1().ReplicaSets(ns).Create(ctx, newRS(ns, "a", 3, map[string]string{"app": "same"}), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -40,7 +40,7 @@ func TestSideBySideWithKubeControllerManager(t *testing.T) {
 	sides := map[string]kubernetes.Interface{"kcm": kcmEnv.Clientset(), "wasm": cs}
 	ns := "side-by-side"
 	for _, c := range sides {
-		newNamespace(t, c, ns)
+		env.Namespace(t, c, ns)
 	}
 
 	type step struct {
