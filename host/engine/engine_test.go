@@ -119,7 +119,6 @@ controllers:
 	}, nil
 }
 
-
 func createMirror(t *testing.T, ns, name string, spec map[string]any) *unstructured.Unstructured {
 	t.Helper()
 	u := &unstructured.Unstructured{Object: map[string]any{
@@ -133,7 +132,6 @@ func createMirror(t *testing.T, ns, name string, spec map[string]any) *unstructu
 	}
 	return out
 }
-
 
 // childrenOf lists the ConfigMaps controlled by the Mirror with uid.
 func childrenOf(t *testing.T, ns string, uid types.UID) []corev1.ConfigMap {

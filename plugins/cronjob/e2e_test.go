@@ -42,7 +42,6 @@ func TestMain(m *testing.M) {
 	}))
 }
 
-
 func newCronJob(ns, name, schedule string, policy batchv1.ConcurrencyPolicy) *batchv1.CronJob {
 	return &batchv1.CronJob{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
@@ -59,7 +58,6 @@ func newCronJob(ns, name, schedule string, policy batchv1.ConcurrencyPolicy) *ba
 		},
 	}
 }
-
 
 func jobsOf(t *testing.T, ns string) []batchv1.Job {
 	t.Helper()

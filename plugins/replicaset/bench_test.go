@@ -35,7 +35,7 @@ func realisticPod(i int) map[string]any {
 			"containers": []any{map[string]any{
 				"name": "web", "image": "registry.example.com/web:1.2.3", "ports": []any{map[string]any{"containerPort": 8080.0, "protocol": "TCP"}},
 				"resources": map[string]any{"requests": map[string]any{"cpu": "100m", "memory": "128Mi"}, "limits": map[string]any{"memory": "256Mi"}},
-				"env": []any{map[string]any{"name": "MODE", "value": "production"}},
+				"env":       []any{map[string]any{"name": "MODE", "value": "production"}},
 			}},
 		},
 		"status": map[string]any{
@@ -48,9 +48,9 @@ func realisticPod(i int) map[string]any {
 			},
 			"containerStatuses": []any{map[string]any{
 				"name": "web", "ready": true, "restartCount": float64(i % 3), "image": "registry.example.com/web:1.2.3",
-				"imageID": "registry.example.com/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+				"imageID":     "registry.example.com/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 				"containerID": "containerd://0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-				"state": map[string]any{"running": map[string]any{"startedAt": now.Add(-time.Hour).Format(time.RFC3339)}},
+				"state":       map[string]any{"running": map[string]any{"startedAt": now.Add(-time.Hour).Format(time.RFC3339)}},
 			}},
 		},
 	}

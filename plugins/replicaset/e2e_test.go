@@ -59,7 +59,6 @@ func startHost(e *testenv.Environment) (*hosttest.Host, error) {
 	return hosttest.Start(e.RESTConfig(), cfg)
 }
 
-
 func newRS(ns, name string, replicas int32, sel map[string]string) *appsv1.ReplicaSet {
 	return &appsv1.ReplicaSet{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
@@ -73,7 +72,6 @@ func newRS(ns, name string, replicas int32, sel map[string]string) *appsv1.Repli
 		},
 	}
 }
-
 
 // activePodsOf lists the non-terminating pods controlled by the RS uid.
 func activePodsOf(t *testing.T, c kubernetes.Interface, ns string, uid types.UID) []corev1.Pod {
