@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 )
@@ -33,9 +34,27 @@ func stringMap(v *fastjson.Value) map[string]string {
 	return m
 }
 
+// parseTime reads an API timestamp; the usual "2006-01-02T15:04:05Z" form
+// is parsed by hand (time.Parse is costly under Wasm).
 func parseTime(s string) time.Time {
 	if s == "" {
 		return time.Time{}
+	}
+	if len(s) == 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == 'Z' {
+		n := func(i, j int) int {
+			v := 0
+			for _, c := range s[i:j] {
+				if c < '0' || c > '9' {
+					return -1
+				}
+				v = v*10 + int(c-'0')
+			}
+			return v
+		}
+		y, mo, d, h, mi, se := n(0, 4), n(5, 7), n(8, 10), n(11, 13), n(14, 16), n(17, 19)
+		if y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h < 24 && mi >= 0 && mi < 60 && se >= 0 && se < 60 {
+			return time.Date(y, time.Month(mo), d, h, mi, se, 0, time.UTC)
+		}
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
@@ -45,12 +64,7 @@ func parseTime(s string) time.Time {
 }
 
 func controllerRef(meta *fastjson.Value) *OwnerRef {
-	for _, r := range meta.GetArray("ownerReferences") {
-		if r.GetBool("controller") {
-			return &OwnerRef{APIVersion: str(r, "apiVersion"), Kind: str(r, "kind"), Name: str(r, "name"), UID: str(r, "uid")}
-		}
-	}
-	return nil
+	return controllerRefOf(meta.Get("ownerReferences"))
 }
 
 // deletionCost parses the pod-deletion-cost annotation as upstream does
@@ -74,51 +88,128 @@ func deletionCost(annotations *fastjson.Value) int32 {
 	return int32(v)
 }
 
-// decodePod reads a Pod.
+// decodePod reads a Pod in one pass over each object it descends into.
+// Strings alias the request buffer (b2s): a Pod never outlives its call.
 func decodePod(v *fastjson.Value) *Pod {
-	meta := v.Get("metadata")
-	p := &Pod{
-		Name:              str(meta, "name"),
-		Namespace:         str(meta, "namespace"),
-		UID:               str(meta, "uid"),
-		Labels:            stringMap(meta.Get("labels")),
-		Controller:        controllerRef(meta),
-		Deleting:          meta.Exists("deletionTimestamp") && meta.Get("deletionTimestamp").Type() != fastjson.TypeNull,
-		CreationTimestamp: parseTime(str(meta, "creationTimestamp")),
-		NodeName:          str(v, "spec", "nodeName"),
-		Phase:             str(v, "status", "phase"),
+	p := &Pod{}
+	o, err := v.Object()
+	if err != nil {
+		return p
 	}
-	if a := meta.Get("annotations"); a != nil {
-		p.DeletionCost = deletionCost(a)
-	}
-	for _, c := range v.GetArray("status", "conditions") {
-		if str(c, "type") == "Ready" {
-			if str(c, "status") == "True" {
-				p.Ready = true
-				p.ReadyTime = parseTime(str(c, "lastTransitionTime"))
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		switch string(k) {
+		case "metadata":
+			decodePodMeta(p, v)
+		case "spec":
+			decodePodSpec(p, v)
+		case "status":
+			decodePodStatus(p, v)
+		}
+	})
+	if len(p.sidecars) > 0 {
+		p.SidecarRestarts = 0
+		for _, c := range p.initStatuses {
+			if contains(p.sidecars, c.name) {
+				p.SidecarRestarts = max(p.SidecarRestarts, c.restarts)
 			}
-			break
 		}
 	}
-	for _, c := range v.GetArray("status", "containerStatuses") {
-		p.Restarts = max(p.Restarts, int32(c.GetInt("restartCount")))
-	}
-	var sidecars map[string]bool
-	for _, c := range v.GetArray("spec", "initContainers") {
-		if str(c, "restartPolicy") == "Always" {
-			if sidecars == nil {
-				sidecars = map[string]bool{}
-			}
-			sidecars[str(c, "name")] = true
-		}
-	}
-	for _, c := range v.GetArray("status", "initContainerStatuses") {
-		if sidecars[str(c, "name")] {
-			p.SidecarRestarts = max(p.SidecarRestarts, int32(c.GetInt("restartCount")))
-		}
-	}
+	p.sidecars, p.initStatuses = nil, nil
 	return p
 }
+
+func decodePodMeta(p *Pod, v *fastjson.Value) {
+	o, err := v.Object()
+	if err != nil {
+		return
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		switch string(k) {
+		case "name":
+			p.Name = b2s(v.GetStringBytes())
+		case "namespace":
+			p.Namespace = b2s(v.GetStringBytes())
+		case "uid":
+			p.UID = b2s(v.GetStringBytes())
+		case "labels":
+			p.Labels = labelsOf(v)
+		case "annotations":
+			p.DeletionCost = deletionCost(v)
+		case "ownerReferences":
+			p.Controller = controllerRefOf(v)
+		case "deletionTimestamp":
+			p.Deleting = v.Type() != fastjson.TypeNull
+		case "creationTimestamp":
+			p.CreationTimestamp = parseTime(b2s(v.GetStringBytes()))
+		}
+	})
+}
+
+func decodePodSpec(p *Pod, v *fastjson.Value) {
+	p.NodeName = b2s(v.GetStringBytes("nodeName"))
+	for _, c := range v.GetArray("initContainers") {
+		if b2s(c.GetStringBytes("restartPolicy")) == "Always" {
+			p.sidecars = append(p.sidecars, b2s(c.GetStringBytes("name")))
+		}
+	}
+}
+
+func decodePodStatus(p *Pod, v *fastjson.Value) {
+	o, err := v.Object()
+	if err != nil {
+		return
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		switch string(k) {
+		case "phase":
+			p.Phase = b2s(v.GetStringBytes())
+		case "conditions":
+			for _, c := range v.GetArray() {
+				if b2s(c.GetStringBytes("type")) == "Ready" {
+					if b2s(c.GetStringBytes("status")) == "True" {
+						p.Ready = true
+						p.ReadyTime = parseTime(b2s(c.GetStringBytes("lastTransitionTime")))
+					}
+					break
+				}
+			}
+		case "containerStatuses":
+			for _, c := range v.GetArray() {
+				p.Restarts = max(p.Restarts, int32(c.GetInt("restartCount")))
+			}
+		case "initContainerStatuses":
+			for _, c := range v.GetArray() {
+				p.initStatuses = append(p.initStatuses, initStatus{b2s(c.GetStringBytes("name")), int32(c.GetInt("restartCount"))})
+			}
+		}
+	})
+}
+
+func labelsOf(v *fastjson.Value) Labels {
+	o, err := v.Object()
+	if err != nil || o.Len() == 0 {
+		return nil
+	}
+	l := make(Labels, 0, o.Len())
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if b, err := v.StringBytes(); err == nil {
+			l = append(l, Label{b2s(k), b2s(b)})
+		}
+	})
+	return l
+}
+
+func controllerRefOf(refs *fastjson.Value) *OwnerRef {
+	for _, r := range refs.GetArray() {
+		if r.GetBool("controller") {
+			return &OwnerRef{APIVersion: str(r, "apiVersion"), Kind: str(r, "kind"), Name: str(r, "name"), UID: str(r, "uid")}
+		}
+	}
+	return nil
+}
+
+// b2s views b as a string without copying.
+func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // decodeRelatedPod reads what the colocation rank needs of a related pod.
 func decodeRelatedPod(v *fastjson.Value) *Pod {

@@ -368,9 +368,9 @@ func nextAvailabilityCheck(pods []*Pod, minReadySeconds int32, now time.Time) (t
 	return best, found
 }
 
-func hasAll(labels, want map[string]string) bool {
+func hasAll(labels Labels, want map[string]string) bool {
 	for k, v := range want {
-		if got, ok := labels[k]; !ok || got != v {
+		if got, ok := labels.Get(k); !ok || got != v {
 			return false
 		}
 	}

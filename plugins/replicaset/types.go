@@ -18,7 +18,7 @@ type Pod struct {
 	Name         string
 	Namespace    string
 	UID          string
-	Labels       map[string]string
+	Labels       Labels
 	DeletionCost int32 // controller.kubernetes.io/pod-deletion-cost, 0 when absent or invalid
 	// Controller is the controller ownerReference, nil for an orphan.
 	Controller        *OwnerRef
@@ -30,6 +30,14 @@ type Pod struct {
 	ReadyTime         time.Time // lastTransitionTime of that condition
 	Restarts          int32     // max restartCount of the containers
 	SidecarRestarts   int32     // max restartCount of restartable init containers
+
+	sidecars     []string // decoding scratch
+	initStatuses []initStatus
+}
+
+type initStatus struct {
+	name     string
+	restarts int32
 }
 
 // Active is upstream IsPodActive: not terminal and not terminating.
@@ -115,19 +123,36 @@ func (s *Selector) validate() error {
 	return nil
 }
 
+// Labels are an object's labels in JSON order: a handful of entries, faster
+// to build and scan than a map (decoding is the plugin's hot path).
+type Labels []Label
+
+// Label is one key and value.
+type Label struct{ Key, Value string }
+
+// Get returns the value of key.
+func (l Labels) Get(key string) (string, bool) {
+	for _, x := range l {
+		if x.Key == key {
+			return x.Value, true
+		}
+	}
+	return "", false
+}
+
 // Matches reports whether labels satisfy every term of s. A nil selector
 // matches nothing; an empty one matches everything.
-func (s *Selector) Matches(labels map[string]string) bool {
+func (s *Selector) Matches(labels Labels) bool {
 	if s == nil {
 		return false
 	}
 	for k, v := range s.MatchLabels {
-		if got, ok := labels[k]; !ok || got != v {
+		if got, ok := labels.Get(k); !ok || got != v {
 			return false
 		}
 	}
 	for _, r := range s.MatchExpressions {
-		v, ok := labels[r.Key]
+		v, ok := labels.Get(r.Key)
 		switch r.Operator {
 		case "In":
 			if !ok || !contains(r.Values, v) {
