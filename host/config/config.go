@@ -69,6 +69,17 @@ type Controller struct {
 	MaxResponse  string           `mapstructure:"maxResponseSize"`
 	// Config is passed to the plugin in every request.
 	Config map[string]any `mapstructure:"config"`
+	// Record keeps the controller's requests as files, to replay a problem
+	// seen in a cluster as a unit test. Off unless Dir is set.
+	Record Record `mapstructure:"record"`
+}
+
+// Record configures request recording.
+type Record struct {
+	// Dir receives one JSON file per request (a ReconcileRequest document).
+	Dir string `mapstructure:"dir"`
+	// MaxFiles bounds the files kept; the oldest go first. Default 100.
+	MaxFiles int `mapstructure:"maxFiles"`
 }
 
 // MemoryLimitBytes parses MemoryLimit.
@@ -231,6 +242,15 @@ func (c *Config) defaultAndValidate() error {
 		}
 		if ctrl.Config == nil {
 			ctrl.Config = map[string]any{}
+		}
+		if ctrl.Record.MaxFiles == 0 {
+			ctrl.Record.MaxFiles = 100
+		}
+		if ctrl.Record.MaxFiles < 0 {
+			return fmt.Errorf("%s.record.maxFiles: must be positive", at)
+		}
+		if ctrl.Record.Dir != "" && !filepath.IsAbs(ctrl.Record.Dir) {
+			ctrl.Record.Dir = filepath.Join(c.Dir, ctrl.Record.Dir)
 		}
 		if _, err := os.Stat(c.PluginPath(ctrl)); err != nil {
 			return fmt.Errorf("%s.plugin: %w", at, err)

@@ -75,6 +75,7 @@ type Controller struct {
 	recorder     record.EventRecorder
 	metrics      *metrics.Metrics
 	now          func() time.Time
+	requests     *requestLog // nil unless record: is configured
 
 	// lastErrors holds, per key, the apply error of the previous response,
 	// sent in the next request (abi.ReconcileRequest.LastError).
@@ -170,6 +171,11 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	req, controlled, orphans, err := c.buildRequest(key, primary)
 	if err != nil {
 		return 0, fmt.Errorf("build request: %w", err)
+	}
+	if c.requests != nil {
+		if err := c.requests.write(key, req); err != nil {
+			logger.Error(err, "Recording the request failed")
+		}
 	}
 	callStart := time.Now()
 	out, err := c.plugin.Call(ctx, abi.ExportReconcile, req)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -129,6 +130,11 @@ func New(ctx context.Context, opts Options) (_ *Manager, err error) {
 			recorder:     m.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "wasmctl-" + name}),
 			queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 				workqueue.TypedRateLimitingQueueConfig[string]{Name: name}),
+		}
+		if cc.Record.Dir != "" {
+			if ctrl.requests, err = newRequestLog(filepath.Join(cc.Record.Dir, name), cc.Record.MaxFiles); err != nil {
+				return nil, fmt.Errorf("%s.record.dir: %w", at, err)
+			}
 		}
 		if ctrl.config, err = json.Marshal(cc.Config); err != nil {
 			return nil, fmt.Errorf("%s.config: %w", at, err)

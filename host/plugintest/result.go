@@ -2,7 +2,6 @@ package plugintest
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -10,9 +9,9 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/yaml"
 
 	"wasmctl.dev/wasmctl/abi"
+	"wasmctl.dev/wasmctl/host/fixture"
 )
 
 var update = flag.Bool("update", false, "rewrite plugintest golden files with the current output")
@@ -127,16 +126,7 @@ func (r *Result) Events(reason string) []abi.Event {
 }
 
 // YAML renders the response for humans and golden files.
-func (r *Result) YAML() ([]byte, error) { return ResponseYAML(r.Response) }
-
-// ResponseYAML renders a response as YAML.
-func ResponseYAML(resp *abi.ReconcileResponse) ([]byte, error) {
-	data, err := json.Marshal(resp)
-	if err != nil {
-		return nil, err
-	}
-	return yaml.JSONToYAML(data)
-}
+func (r *Result) YAML() ([]byte, error) { return fixture.ResponseYAML(r.Response) }
 
 // Golden compares the response, as YAML, with the file at path; with
 // -update it writes the file instead.

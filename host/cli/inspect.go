@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"wasmctl.dev/wasmctl/abi"
+	"wasmctl.dev/wasmctl/host/config"
+	"wasmctl.dev/wasmctl/host/engine"
+	"wasmctl.dev/wasmctl/host/runtime"
+)
+
+func newInspectCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "inspect PLUGIN.wasm",
+		Short: "Print a plugin's manifest, exports, size and compile time",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			wasm, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			rt, err := runtime.New(runtime.Options{CacheDir: "none"}) // time a real compile
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			p, err := rt.Load(ctx, wasm, runtime.LoadOptions{Name: args[0]})
+			if err != nil {
+				return err
+			}
+			compile := time.Since(start)
+			defer p.Close(context.Background())
+			exports := p.Exports()
+			sort.Strings(exports)
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "file:         %s\nsize:         %d bytes\ncompile time: %s\nexports:      %v\n", args[0], len(wasm), compile.Round(time.Millisecond), exports)
+			if !p.HasExport(abi.ExportReconcile) {
+				fmt.Fprintf(out, "warning:      no %q export: not a wasmctl plugin\n", abi.ExportReconcile)
+			}
+			if !p.HasExport(abi.ExportDescribe) {
+				fmt.Fprintln(out, "manifest:     none (no describe export): set for/owns in the config")
+				return nil
+			}
+			raw, err := p.Call(ctx, abi.ExportDescribe, nil)
+			if err != nil {
+				return err
+			}
+			var m abi.Manifest
+			if err := abi.DecodeStrict(raw, &m); err != nil {
+				return fmt.Errorf("describe returned an invalid manifest: %w", err)
+			}
+			data, _ := json.Marshal(m)
+			y, _ := yaml.JSONToYAML(data)
+			fmt.Fprintf(out, "manifest:\n%s", indent(string(y)))
+			return nil
+		},
+	}
+}
+
+func indent(s string) string {
+	out := ""
+	for _, line := range splitLines(s) {
+		out += "  " + line + "\n"
+	}
+	return out
+}
+
+func splitLines(s string) []string {
+	var lines []string
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != '\n' {
+			i++
+		}
+		lines = append(lines, s[:i])
+		if i < len(s) {
+			i++
+		}
+		s = s[i:]
+	}
+	return lines
+}
+
+func newValidateCommand() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "validate",
+		Short: "Check a configuration and compile its plugins, without a cluster",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(path, nil)
+			if err != nil {
+				return err
+			}
+			rt, err := runtime.New(runtime.Options{CacheDir: cfg.CompilationCacheDir})
+			if err != nil {
+				return err
+			}
+			for i := range cfg.Controllers {
+				cc := &cfg.Controllers[i]
+				p, m, err := engine.LoadPlugin(cmd.Context(), rt, cfg.PluginPath(cc), cc)
+				if err != nil {
+					return fmt.Errorf("controllers[%d].plugin: %w", i, err)
+				}
+				p.Close(context.Background())
+				name := cc.Name
+				if name == "" {
+					name = m.Name
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "controller %s: ok (for %s, owns %v, %d extra permissions)\n", name, m.For, m.Owns, len(m.Permissions))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid\n", path)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&path, "config", "config.yaml", "configuration file")
+	return cmd
+}

@@ -1,0 +1,265 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"wasmctl.dev/wasmctl/abi"
+	"wasmctl.dev/wasmctl/host/config"
+	"wasmctl.dev/wasmctl/host/engine"
+	"wasmctl.dev/wasmctl/host/fixture"
+	"wasmctl.dev/wasmctl/host/runtime"
+)
+
+type reconcileOptions struct {
+	plugin, request, object, children, orphans, now, pluginConfig string
+	related                                                       []string
+	output                                                        string
+	fromCluster, controller, config, kubeconfig                   string
+	timeout                                                       time.Duration
+}
+
+func newReconcileCommand() *cobra.Command {
+	var o reconcileOptions
+	cmd := &cobra.Command{
+		Use:   "reconcile",
+		Short: "Run a plugin's reconcile once and print the actions, applying nothing",
+		Long: `Run a plugin's reconcile once and print its response (YAML, or JSON with -o json).
+
+Inputs come from files (no cluster needed):
+  --request f               a whole ReconcileRequest (YAML or JSON; what "record:" writes)
+  --object f [--children f] [--orphans f] [--related name=f] [--now t] [--plugin-config f]
+                            objects as YAML or JSON; a file may hold several documents or a List
+or from a live cluster, read through the host's own informers and request builder:
+  --from-cluster ns/name --config config.yaml [--controller name]`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runReconcile(cmd.Context(), cmd, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.plugin, "plugin", "", "the .wasm (file inputs)")
+	f.StringVar(&o.request, "request", "", "a ReconcileRequest file")
+	f.StringVar(&o.object, "object", "", "the primary object file")
+	f.StringVar(&o.children, "children", "", "children file")
+	f.StringVar(&o.orphans, "orphans", "", "orphans file")
+	f.StringArrayVar(&o.related, "related", nil, "related input, name=file (repeatable)")
+	f.StringVar(&o.now, "now", "", "the request's clock, RFC 3339 (default: now)")
+	f.StringVar(&o.pluginConfig, "plugin-config", "", "the controller config: block, a YAML/JSON file")
+	f.StringVarP(&o.output, "output", "o", "yaml", "yaml or json")
+	f.StringVar(&o.fromCluster, "from-cluster", "", "namespace/name of a primary in the cluster")
+	f.StringVar(&o.config, "config", "config.yaml", "host configuration (with --from-cluster)")
+	f.StringVar(&o.controller, "controller", "", "controller name in the config (default: the only one, or the one whose plugin is --plugin)")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig (with --from-cluster)")
+	f.DurationVar(&o.timeout, "timeout", 10*time.Second, "call timeout (file inputs)")
+	return cmd
+}
+
+func runReconcile(ctx context.Context, cmd *cobra.Command, o reconcileOptions) error {
+	if o.fromCluster != "" {
+		return reconcileFromCluster(ctx, cmd, o)
+	}
+	if o.plugin == "" {
+		return fmt.Errorf("--plugin is required")
+	}
+	var req []byte
+	var err error
+	switch {
+	case o.request != "":
+		req, err = fixture.ReadRequestFile(o.request)
+	case o.object != "":
+		req, err = requestFromFiles(o)
+	default:
+		return fmt.Errorf("give --request, --object or --from-cluster")
+	}
+	if err != nil {
+		return err
+	}
+	wasm, err := os.ReadFile(o.plugin)
+	if err != nil {
+		return err
+	}
+	rt, err := runtime.New(runtime.Options{})
+	if err != nil {
+		return err
+	}
+	p, err := rt.Load(ctx, wasm, runtime.LoadOptions{Name: o.plugin, Limits: runtime.Limits{Timeout: o.timeout}})
+	if err != nil {
+		return err
+	}
+	defer p.Close(context.Background())
+	out, err := p.Call(ctx, abi.ExportReconcile, req)
+	if err != nil {
+		return err
+	}
+	var resp abi.ReconcileResponse
+	if err := abi.DecodeStrict(out, &resp); err != nil {
+		return fmt.Errorf("the plugin's response would be refused: %w", err)
+	}
+	return printResponse(cmd, &resp, o.output)
+}
+
+func requestFromFiles(o reconcileOptions) ([]byte, error) {
+	r := fixture.Request{Now: time.Now()}
+	if o.now != "" {
+		t, err := time.Parse(time.RFC3339Nano, o.now)
+		if err != nil {
+			return nil, fmt.Errorf("--now: %w", err)
+		}
+		r.Now = t
+	}
+	objs, err := readObjects(o.object)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) != 1 {
+		return nil, fmt.Errorf("--object %s: want one object, found %d", o.object, len(objs))
+	}
+	r.Object = objs[0]
+	if o.children != "" {
+		if r.Children, err = readObjects(o.children); err != nil {
+			return nil, err
+		}
+	}
+	if o.orphans != "" {
+		if r.Orphans, err = readObjects(o.orphans); err != nil {
+			return nil, err
+		}
+	}
+	for _, rel := range o.related {
+		name, file, ok := strings.Cut(rel, "=")
+		if !ok {
+			return nil, fmt.Errorf("--related %q: want name=file", rel)
+		}
+		objs, err := readObjects(file)
+		if err != nil {
+			return nil, err
+		}
+		if r.Related == nil {
+			r.Related = map[string][]any{}
+		}
+		r.Related[name] = objs
+	}
+	if o.pluginConfig != "" {
+		data, err := os.ReadFile(o.pluginConfig)
+		if err != nil {
+			return nil, err
+		}
+		r.Config = json.RawMessage(mustJSON(data))
+	}
+	return r.JSON()
+}
+
+func mustJSON(yamlOrJSON []byte) []byte {
+	data, err := yaml.YAMLToJSON(yamlOrJSON)
+	if err != nil {
+		return []byte("{}")
+	}
+	return data
+}
+
+// readObjects reads YAML/JSON documents; a document of kind *List (items)
+// contributes its items.
+func readObjects(path string) ([]any, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []any
+	for i, doc := range strings.Split("\n"+string(raw), "\n---") {
+		if strings.TrimSpace(doc) == "" {
+			continue
+		}
+		data, err := yaml.YAMLToJSON([]byte(doc))
+		if err != nil {
+			return nil, fmt.Errorf("%s: document %d: %w", path, i+1, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil || m == nil {
+			return nil, fmt.Errorf("%s: document %d is not an object", path, i+1)
+		}
+		if kind, _ := m["kind"].(string); strings.HasSuffix(kind, "List") {
+			items, _ := m["items"].([]any)
+			out = append(out, items...)
+			continue
+		}
+		out = append(out, json.RawMessage(data))
+	}
+	return out, nil
+}
+
+func printResponse(cmd *cobra.Command, resp *abi.ReconcileResponse, output string) error {
+	switch output {
+	case "json":
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		return enc.Encode(resp)
+	case "yaml":
+		data, err := fixture.ResponseYAML(resp)
+		if err != nil {
+			return err
+		}
+		_, err = cmd.OutOrStdout().Write(data)
+		return err
+	}
+	return fmt.Errorf("-o %s: want yaml or json", output)
+}
+
+func reconcileFromCluster(ctx context.Context, cmd *cobra.Command, o reconcileOptions) error {
+	cfg, err := config.Load(o.config, nil)
+	if err != nil {
+		return err
+	}
+	name, err := pickController(cfg, o)
+	if err != nil {
+		return err
+	}
+	if o.kubeconfig != "" {
+		cfg.Kubeconfig = o.kubeconfig
+	}
+	rc, _, err := restConfig(cfg.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	for i := range cfg.Controllers {
+		cfg.Controllers[i].Record.Dir = "" // a dry run records nothing
+	}
+	mgr, err := engine.New(ctx, engine.Options{Config: cfg, RESTConfig: rc})
+	if err != nil {
+		return err
+	}
+	res, err := mgr.DryRun(ctx, name, o.fromCluster)
+	if err != nil {
+		return err
+	}
+	if res.Refused != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "the host would refuse this response: %v\n", res.Refused)
+	}
+	return printResponse(cmd, res.Response, o.output)
+}
+
+func pickController(cfg *config.Config, o reconcileOptions) (string, error) {
+	var names []string
+	for i, c := range cfg.Controllers {
+		n := c.Name
+		if n == "" {
+			n = c.Plugin
+		}
+		if o.controller != "" && n == o.controller {
+			return n, nil
+		}
+		if o.plugin != "" && cfg.PluginPath(&cfg.Controllers[i]) == o.plugin {
+			return n, nil
+		}
+		names = append(names, n)
+	}
+	if o.controller == "" && o.plugin == "" && len(names) == 1 {
+		return names[0], nil
+	}
+	return "", fmt.Errorf("choose a controller with --controller (one of %s)", strings.Join(names, ", "))
+}
