@@ -260,6 +260,9 @@ type Manifest struct {
 	ABIVersion string `json:"abiVersion"`
 	// For is the primary kind: one call per object of this kind.
 	For TypeRef `json:"for"`
+	// Selector, when set, limits the primaries to objects of the for kind
+	// whose labels match this label selector: others never reach the plugin.
+	Selector string `json:"selector,omitempty"`
 	// Owns are the kinds the plugin creates and controls.
 	Owns []TypeRef `json:"owns,omitempty"`
 	// Related are further inputs, see RelatedInput.
@@ -307,6 +310,9 @@ type RelatedInput struct {
 	//   - "namespace": every object of Type in the primary's namespace.
 	//   - "all": every object of Type in the cluster.
 	Select string `json:"select"`
+	// LabelSelector, when set, keeps only objects whose labels match it
+	// (Kubernetes label selector syntax: "a=b,c!=d,e,!f,g in (h,i)").
+	LabelSelector string `json:"labelSelector,omitempty"`
 }
 
 // Related selectors.

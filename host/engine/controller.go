@@ -9,6 +9,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -69,6 +70,8 @@ type Controller struct {
 	owns         []*Informer
 	related      []relatedInput
 	projections  map[schema.GroupVersionKind]*Projection
+	// forSelector limits the primaries (Manifest.Selector); nil: all.
+	forSelector labels.Selector
 	queue        workqueue.TypedRateLimitingInterface[string]
 	expectations *Expectations
 	applier      *apply.Applier
@@ -85,6 +88,7 @@ type Controller struct {
 type relatedInput struct {
 	abi.RelatedInput
 	informer *Informer
+	selector labels.Selector // from LabelSelector; nil: everything
 }
 
 func gvkOf(t abi.TypeRef) schema.GroupVersionKind {
@@ -162,6 +166,10 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		return 0, nil
 	}
 	primary := obj.(*unstructured.Unstructured) // read-only: owned by the cache
+	if !c.isPrimary(primary) {
+		c.expectations.Delete(key)
+		return 0, nil
+	}
 	if !c.expectations.Satisfied(key) || !c.expectations.PrimaryObserved(key, primary.GetResourceVersion()) {
 		logger.V(4).Info("Waiting for the informer to observe earlier writes")
 		c.metrics.ReconcileTotal.WithLabelValues(c.name, "skipped").Inc()
@@ -265,7 +273,15 @@ func (c *Controller) scope(gvk schema.GroupVersionKind) (bool, error) {
 	return m.Scope.Name() == "namespace", nil
 }
 
+// isPrimary reports whether obj passes the manifest's selector.
+func (c *Controller) isPrimary(obj *unstructured.Unstructured) bool {
+	return c.forSelector == nil || c.forSelector.Matches(labels.Set(obj.GetLabels()))
+}
+
 func (c *Controller) enqueue(obj any) {
+	if u := asUnstructured(obj); u != nil && !c.isPrimary(u) {
+		return // outside the manifest's selector: never reconciled
+	}
 	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
 	if err != nil {
 		utilruntime.HandleError(err)

@@ -161,6 +161,9 @@ func (c *Controller) relatedChanged(obj any) {
 		if u.GetKind() != "" && u.GetKind() != r.informer.GVK.Kind {
 			continue
 		}
+		if r.selector != nil && !r.selector.Matches(labels.Set(u.GetLabels())) {
+			continue
+		}
 		switch r.Select {
 		case "siblingChildren":
 			ownerKey, ok := c.ownerKey(u)
@@ -183,13 +186,18 @@ func (c *Controller) relatedChanged(obj any) {
 			}
 		case "namespace":
 			objs, _ := c.primary.Informer.GetIndexer().ByIndex(cache.NamespaceIndex, u.GetNamespace())
-			for _, o := range objs {
-				c.queue.Add(objectKey(o.(*unstructured.Unstructured)))
-			}
+			c.enqueueAll(objs)
 		case "all":
-			for _, k := range c.primary.Informer.GetIndexer().ListKeys() {
-				c.queue.Add(k)
-			}
+			c.enqueueAll(c.primary.Informer.GetIndexer().List())
+		}
+	}
+}
+
+// enqueueAll enqueues the primaries among objs.
+func (c *Controller) enqueueAll(objs []any) {
+	for _, o := range objs {
+		if p := o.(*unstructured.Unstructured); c.isPrimary(p) {
+			c.queue.Add(objectKey(p))
 		}
 	}
 }

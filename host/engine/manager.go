@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -159,7 +160,18 @@ func New(ctx context.Context, opts Options) (_ *Manager, err error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: manifest related[%d]: %w", at, j, err)
 			}
-			ctrl.related = append(ctrl.related, relatedInput{RelatedInput: r, informer: inf})
+			ri := relatedInput{RelatedInput: r, informer: inf}
+			if r.LabelSelector != "" {
+				if ri.selector, err = labels.Parse(r.LabelSelector); err != nil {
+					return nil, fmt.Errorf("%s: manifest related[%d].labelSelector: %w", at, j, err)
+				}
+			}
+			ctrl.related = append(ctrl.related, ri)
+		}
+		if manifest.Selector != "" {
+			if ctrl.forSelector, err = labels.Parse(manifest.Selector); err != nil {
+				return nil, fmt.Errorf("%s: manifest selector: %w", at, err)
+			}
 		}
 		ctrl.projections = map[schema.GroupVersionKind]*Projection{}
 		for j, f := range manifest.Fields {

@@ -216,6 +216,15 @@ func (c *Controller) relatedObjects(r relatedInput, primary *unstructured.Unstru
 			out = append(out, o.(*unstructured.Unstructured))
 		}
 	}
+	if r.selector != nil {
+		kept := out[:0]
+		for _, u := range out {
+			if r.selector.Matches(labels.Set(u.GetLabels())) {
+				kept = append(kept, u)
+			}
+		}
+		out = kept
+	}
 	sortObjects(out)
 	return out
 }
