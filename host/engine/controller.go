@@ -65,13 +65,13 @@ type Controller struct {
 	workers  int
 	resync   time.Duration
 
-	cache        *Cache
-	primary      *Informer
-	owns         []*Informer
-	related      []relatedInput
-	projections  map[schema.GroupVersionKind]*Projection
+	cache       *Cache
+	primary     *Informer
+	owns        []*Informer
+	related     []relatedInput
+	projections map[schema.GroupVersionKind]*Projection
 	// forSelector limits the primaries (Manifest.Selector); nil: all.
-	forSelector labels.Selector
+	forSelector  labels.Selector
 	queue        workqueue.TypedRateLimitingInterface[string]
 	expectations *Expectations
 	applier      *apply.Applier

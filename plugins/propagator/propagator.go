@@ -24,10 +24,10 @@ import (
 
 // Names of labels, annotations and the finalizer.
 const (
-	EnabledLabel      = "propagate.wasmctl.dev/enabled"
+	EnabledLabel       = "propagate.wasmctl.dev/enabled"
 	SelectorAnnotation = "propagate.wasmctl.dev/namespace-selector"
-	SourceLabel       = "propagate.wasmctl.dev/source" // on copies: <namespace>.<name>
-	Finalizer         = "propagate.wasmctl.dev/cleanup"
+	SourceLabel        = "propagate.wasmctl.dev/source" // on copies: <namespace>.<name>
+	Finalizer          = "propagate.wasmctl.dev/cleanup"
 )
 
 // Related input names.
@@ -192,8 +192,8 @@ func copyOf(src *configMap, ns, sourceID string) configMap {
 	}
 	return configMap{
 		APIVersion: "v1", Kind: "ConfigMap",
-		Metadata:   meta{Name: src.Metadata.Name, Namespace: ns, Labels: labels},
-		Data:       src.Data, BinaryData: src.BinaryData,
+		Metadata: meta{Name: src.Metadata.Name, Namespace: ns, Labels: labels},
+		Data:     src.Data, BinaryData: src.BinaryData,
 	}
 }
 
@@ -234,7 +234,7 @@ type selector []term
 
 type term struct {
 	key, op string // op: "=", "!=", "exists", "!exists", "in", "notin"
-	values   []string
+	values  []string
 }
 
 func (s selector) matches(labels map[string]string) bool {
