@@ -75,6 +75,10 @@ func startHost(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
+	hostile, err := wasmbuild.Build("", "./testdata/hostile")
+	if err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", "engine-test-")
 	if err != nil {
 		return nil, err
@@ -89,6 +93,14 @@ controllers:
   - {name: grabber, plugin: %[1]s, workers: 1, config: {namespace: forbidden, mode: forbidden}}
   - {name: ticker, plugin: %[1]s, workers: 1, resyncPeriod: 1s, config: {namespace: resync}}
 `, wasm, dir)
+	for _, h := range hostileModes {
+		memory, timeout := "32Mi", "300ms"
+		if h.mode == "huge" {
+			// Room and time to build the 100 MB response the output limit refuses.
+			memory, timeout = "256Mi", "5s"
+		}
+		cfgYAML += fmt.Sprintf("  - {name: hostile-%[2]s, plugin: %[1]s, for: {apiVersion: test.wasmctl.dev/v1, kind: Mirror}, owns: [{apiVersion: v1, kind: ConfigMap}], workers: 1, timeout: %[4]s, memoryLimit: %[3]s, config: {namespace: hostile-%[2]s, mode: %[2]s}}\n", hostile, h.mode, memory, timeout)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(cfgYAML), 0o644); err != nil {
 		return nil, err
 	}
