@@ -3,11 +3,20 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
@@ -21,6 +30,13 @@ import (
 type runOptions struct {
 	metricsAddr string
 	probeAddr   string
+
+	leaderElect      bool
+	leaderElectionID string
+	leaderElectionNS string
+	leaseDuration    time.Duration
+	renewDeadline    time.Duration
+	retryPeriod      time.Duration
 }
 
 func newRunCommand() *cobra.Command {
@@ -38,6 +54,12 @@ func newRunCommand() *cobra.Command {
 	config.BindFlags(cmd.Flags())
 	cmd.Flags().StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", `address of /metrics ("0" disables it)`)
 	cmd.Flags().StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", `address of /healthz and /readyz ("0" disables them)`)
+	cmd.Flags().BoolVar(&o.leaderElect, "leader-elect", false, "run controllers only while holding a Lease, so replicas can stand by")
+	cmd.Flags().StringVar(&o.leaderElectionID, "leader-election-id", "wasmctl-host", "name of the Lease")
+	cmd.Flags().StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "namespace of the Lease (default: the pod's namespace in a cluster, else default)")
+	cmd.Flags().DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a standby waits before taking over a Lease that was not renewed")
+	cmd.Flags().DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader keeps trying to renew before it gives up")
+	cmd.Flags().DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "interval between attempts to acquire or renew")
 	return cmd
 }
 
@@ -60,7 +82,9 @@ func run(ctx context.Context, cmd *cobra.Command, o runOptions) error {
 	for _, c := range mgr.Controllers() {
 		logger.Info("Loaded controller", "controller", c.Name(), "for", c.GVK().String())
 	}
-	servers := startServers(ctx, o, m, mgr)
+	var standby atomic.Bool
+	standby.Store(o.leaderElect)
+	servers := startServers(ctx, o, m, mgr, &standby)
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -68,10 +92,72 @@ func run(ctx context.Context, cmd *cobra.Command, o runOptions) error {
 			_ = s.Shutdown(sctx)
 		}
 	}()
-	return mgr.Run(ctx)
+	if !o.leaderElect {
+		return mgr.Run(ctx)
+	}
+	return runAsLeader(ctx, o, rc, mgr, &standby)
 }
 
-func startServers(ctx context.Context, o runOptions, m *metrics.Metrics, mgr *engine.Manager) []*http.Server {
+// runAsLeader runs the manager only while this process holds the Lease.
+// Losing it (not by shutting down) ends the process with an error, so the
+// pod restarts and stands by: its caches and workers are not reusable.
+func runAsLeader(ctx context.Context, o runOptions, rc *rest.Config, mgr *engine.Manager, standby *atomic.Bool) error {
+	logger := klog.FromContext(ctx)
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	ns := o.leaderElectionNS
+	if ns == "" {
+		ns = "default"
+		if b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil {
+			ns = strings.TrimSpace(string(b))
+		}
+	}
+	host, _ := os.Hostname()
+	id := fmt.Sprintf("%s_%d", host, os.Getpid())
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Name: o.leaderElectionID, Namespace: ns},
+		Client:     cs.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
+	}
+	var runErr error
+	lost, ran := make(chan struct{}), make(chan struct{})
+	var started atomic.Bool
+	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		LeaseDuration:   o.leaseDuration,
+		RenewDeadline:   o.renewDeadline,
+		RetryPeriod:     o.retryPeriod,
+		ReleaseOnCancel: true,
+		Name:            o.leaderElectionID,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(ctx context.Context) {
+				logger.Info("Became the leader", "lease", ns+"/"+o.leaderElectionID, "identity", id)
+				standby.Store(false)
+				started.Store(true)
+				defer close(ran)
+				runErr = mgr.Run(ctx)
+			},
+			OnStoppedLeading: func() { close(lost) },
+		},
+	})
+	if err != nil {
+		return err
+	}
+	logger.Info("Waiting to become the leader", "lease", ns+"/"+o.leaderElectionID, "identity", id)
+	le.Run(ctx) // returns when ctx is done or leadership is lost
+	<-lost
+	if started.Load() {
+		<-ran // let in-flight reconciles finish (bounded by shutdownTimeout)
+	}
+	if ctx.Err() == nil {
+		return fmt.Errorf("lost the leader election lease %s/%s", ns, o.leaderElectionID)
+	}
+	return runErr
+}
+
+func startServers(ctx context.Context, o runOptions, m *metrics.Metrics, mgr *engine.Manager, standby *atomic.Bool) []*http.Server {
 	logger := klog.FromContext(ctx)
 	var servers []*http.Server
 	serve := func(addr string, mux *http.ServeMux) {
@@ -94,6 +180,12 @@ func startServers(ctx context.Context, o runOptions, m *metrics.Metrics, mgr *en
 	probes := http.NewServeMux()
 	probes.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	probes.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		// Plugins compiled before the server started; a standby is ready to
+		// take over, the leader once its caches have synced.
+		if standby.Load() {
+			_, _ = w.Write([]byte("ok: standby, waiting for the leader election lease"))
+			return
+		}
 		select {
 		case <-mgr.Synced():
 			_, _ = w.Write([]byte("ok"))
