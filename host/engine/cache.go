@@ -114,15 +114,26 @@ func (c *Cache) WaitForSync(stop <-chan struct{}) bool {
 // Shutdown stops the informers and waits for them.
 func (c *Cache) Shutdown() { c.factory.Shutdown() }
 
-// Counts returns the number of cached objects per resource, for metrics.
-func (c *Cache) Counts() map[string]int {
+// Resources lists the watched resources.
+func (c *Cache) Resources() []schema.GroupVersionResource {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[string]int, len(c.informers))
-	for gvr, inf := range c.informers {
-		out[gvr.String()] = len(inf.Informer.GetIndexer().ListKeys())
+	out := make([]schema.GroupVersionResource, 0, len(c.informers))
+	for gvr := range c.informers {
+		out = append(out, gvr)
 	}
 	return out
+}
+
+// Count returns the number of cached objects of a resource, for metrics.
+func (c *Cache) Count(gvr schema.GroupVersionResource) int {
+	c.mu.Lock()
+	inf := c.informers[gvr]
+	c.mu.Unlock()
+	if inf == nil {
+		return 0
+	}
+	return len(inf.Informer.GetIndexer().ListKeys())
 }
 
 // JSON returns obj's JSON, projected by p when p is not nil, memoised by

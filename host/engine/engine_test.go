@@ -393,3 +393,29 @@ func TestResyncPeriod(t *testing.T) {
 		t.Fatalf("%v reconciles in 3.5 s with a 1 s resync period", got)
 	}
 }
+
+// TestMetricsExposed: the families operators alert on are registered and
+// carry values once the host has worked.
+func TestMetricsExposed(t *testing.T) {
+	testenv.Require(t, env)
+	families, err := mgr.Metrics().Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range families {
+		seen[f.GetName()] = true
+	}
+	for _, want := range []string{
+		"workqueue_depth", "workqueue_adds_total", "workqueue_queue_duration_seconds", "workqueue_work_duration_seconds", "workqueue_retries_total",
+		"wasmctl_reconcile_total", "wasmctl_reconcile_duration_seconds", "wasmctl_plugin_call_duration_seconds",
+		"wasmctl_actions_total", "wasmctl_plugin_instances", "wasmctl_cache_objects", "go_goroutines", "process_resident_memory_bytes",
+	} {
+		if !seen[want] {
+			t.Errorf("metric %s not exposed", want)
+		}
+	}
+	if n := testutil.ToFloat64(mgr.Metrics().Actions.WithLabelValues("mirror", "create", "ConfigMap", "success")); n < 1 {
+		t.Errorf("wasmctl_actions_total{op=create} = %v after creates", n)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -130,7 +131,7 @@ func New(ctx context.Context, opts Options) (_ *Manager, err error) {
 			now:          now,
 			recorder:     m.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "wasmctl-" + name}),
 			queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-				workqueue.TypedRateLimitingQueueConfig[string]{Name: name}),
+				workqueue.TypedRateLimitingQueueConfig[string]{Name: name, MetricsProvider: m.metrics.Workqueue}),
 		}
 		if cc.Record.Dir != "" {
 			if ctrl.requests, err = newRequestLog(filepath.Join(cc.Record.Dir, name), cc.Record.MaxFiles); err != nil {
@@ -199,7 +200,17 @@ func New(ctx context.Context, opts Options) (_ *Manager, err error) {
 		if err := ctrl.addHandlers(); err != nil {
 			return nil, err
 		}
+		if err := m.metrics.GaugeFunc("wasmctl_plugin_instances", "Live Wasm instances of a controller's plugin.",
+			prometheus.Labels{"controller": name}, func() float64 { return float64(plugin.Instances()) }); err != nil {
+			return nil, err
+		}
 		m.controllers = append(m.controllers, ctrl)
+	}
+	for _, gvr := range m.cache.Resources() {
+		if err := m.metrics.GaugeFunc("wasmctl_cache_objects", "Objects in the shared informer cache, per resource.",
+			prometheus.Labels{"resource": gvr.String()}, func() float64 { return float64(m.cache.Count(gvr)) }); err != nil {
+			return nil, err
+		}
 	}
 	m.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cs.CoreV1().Events("")})
 	return m, nil

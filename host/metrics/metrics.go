@@ -5,6 +5,7 @@ package metrics
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"k8s.io/client-go/util/workqueue"
 )
 
 // Metrics holds every collector of one host.
@@ -25,8 +26,14 @@ type Metrics struct {
 	RefusedResponses *prometheus.CounterVec
 	// Actions counts applied actions by controller, op, kind and result.
 	Actions *prometheus.CounterVec
-	// PluginMemory is the linear memory of a plugin's instances, in bytes.
-	PluginInstances *prometheus.GaugeVec
+	// Workqueue is the work queues' metrics provider (workqueue_* series).
+	Workqueue workqueue.MetricsProvider
+}
+
+// GaugeFunc registers a gauge computed at scrape time (cache sizes, live
+// instances). Registering the same name and labels twice is an error.
+func (m *Metrics) GaugeFunc(name, help string, labels prometheus.Labels, fn func() float64) error {
+	return m.Registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels}, fn))
 }
 
 // New returns metrics registered in a new registry with the Go and process
@@ -54,15 +61,15 @@ func New() *Metrics {
 		Actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wasmctl_actions_total", Help: "Actions applied by controller, op, kind and result.",
 		}, []string{"controller", "op", "kind", "result"}),
-		PluginInstances: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "wasmctl_plugin_instances", Help: "Live Wasm instances per controller.",
-		}, []string{"controller"}),
 	}
+	wq := newWorkqueueMetrics()
+	m.Workqueue = wq
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.ReconcileTotal, m.ReconcileDuration, m.PluginCallDuration, m.PluginFailures,
-		m.RefusedResponses, m.Actions, m.PluginInstances,
+		m.RefusedResponses, m.Actions,
 	)
+	m.Registry.MustRegister(wq.collectors()...)
 	return m
 }
