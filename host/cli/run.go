@@ -82,6 +82,7 @@ func run(ctx context.Context, cmd *cobra.Command, o runOptions) error {
 	for _, c := range mgr.Controllers() {
 		logger.Info("Loaded controller", "controller", c.Name(), "for", c.GVK().String())
 	}
+	go watchAndReload(ctx, configPath(cmd), cfg, mgr)
 	var standby atomic.Bool
 	standby.Store(o.leaderElect)
 	servers := startServers(ctx, o, m, mgr, &standby)
@@ -189,10 +190,22 @@ func startServers(ctx context.Context, o runOptions, m *metrics.Metrics, mgr *en
 		select {
 		case <-mgr.Synced():
 			_, _ = w.Write([]byte("ok"))
+			// A failed reload leaves the previous plugin running: still ready,
+			// but say so.
+			for _, r := range mgr.FailedReloads() {
+				fmt.Fprintf(w, "\nreload of %s (%s) failed, previous plugin running: %v", r.Controller, r.Path, r.Err)
+			}
 		default:
 			http.Error(w, "informer caches not synced", http.StatusServiceUnavailable)
 		}
 	})
 	serve(o.probeAddr, probes)
 	return servers
+}
+
+func configPath(cmd *cobra.Command) string {
+	if f := cmd.Flags().Lookup("config"); f != nil {
+		return f.Value.String()
+	}
+	return "config.yaml"
 }

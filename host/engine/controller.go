@@ -58,7 +58,7 @@ type ControllerOptions struct {
 // Controller runs one plugin over the objects of its for kind.
 type Controller struct {
 	name     string
-	plugin   Plugin
+	plugin   pluginSlot
 	manifest abi.Manifest
 	perms    apply.Permissions
 	config   []byte

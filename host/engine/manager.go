@@ -43,7 +43,8 @@ type Manager struct {
 	broadcaster record.EventBroadcaster
 	metrics     *metrics.Metrics
 
-	synced chan struct{}
+	synced  chan struct{}
+	reloads sync.Map // controller name -> ReloadResult
 }
 
 // Options for New.
@@ -120,7 +121,6 @@ func New(ctx context.Context, opts Options) (_ *Manager, err error) {
 		}
 		ctrl := &Controller{
 			name:         name,
-			plugin:       plugin,
 			manifest:     manifest,
 			perms:        apply.Permissions{For: manifest.For, Owns: manifest.Owns, Extra: manifest.Permissions},
 			workers:      cc.Workers,
@@ -133,6 +133,7 @@ func New(ctx context.Context, opts Options) (_ *Manager, err error) {
 			queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 				workqueue.TypedRateLimitingQueueConfig[string]{Name: name, MetricsProvider: m.metrics.Workqueue}),
 		}
+		ctrl.plugin.set(plugin, func() { plugin.Close(context.Background()) })
 		if cc.Record.Dir != "" {
 			if ctrl.requests, err = newRequestLog(filepath.Join(cc.Record.Dir, name), cc.Record.MaxFiles); err != nil {
 				return nil, fmt.Errorf("%s.record.dir: %w", at, err)
@@ -332,6 +333,11 @@ func (m *Manager) Run(ctx context.Context) error {
 func (m *Manager) closePlugins(ctx context.Context) {
 	for _, p := range m.plugins {
 		_ = p.Close(ctx)
+	}
+	for _, c := range m.controllers {
+		if lp := c.plugin.cur.Load(); lp != nil && lp.close != nil {
+			lp.close() // a reloaded plugin
+		}
 	}
 	if m.runtime != nil {
 		_ = m.runtime.Close(ctx)

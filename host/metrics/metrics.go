@@ -26,6 +26,8 @@ type Metrics struct {
 	RefusedResponses *prometheus.CounterVec
 	// Actions counts applied actions by controller, op, kind and result.
 	Actions *prometheus.CounterVec
+	// PluginReloads counts hot reloads by controller and result.
+	PluginReloads *prometheus.CounterVec
 	// Workqueue is the work queues' metrics provider (workqueue_* series).
 	Workqueue workqueue.MetricsProvider
 }
@@ -61,6 +63,9 @@ func New() *Metrics {
 		Actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wasmctl_actions_total", Help: "Actions applied by controller, op, kind and result.",
 		}, []string{"controller", "op", "kind", "result"}),
+		PluginReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wasmctl_plugin_reloads_total", Help: "Plugin hot reloads by controller and result (success, error).",
+		}, []string{"controller", "result"}),
 	}
 	wq := newWorkqueueMetrics()
 	m.Workqueue = wq
@@ -68,7 +73,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.ReconcileTotal, m.ReconcileDuration, m.PluginCallDuration, m.PluginFailures,
-		m.RefusedResponses, m.Actions,
+		m.RefusedResponses, m.Actions, m.PluginReloads,
 	)
 	m.Registry.MustRegister(wq.collectors()...)
 	return m

@@ -215,9 +215,13 @@ func (p *Plugin) Instances() int {
 }
 
 // Close closes every instance and the plugin's wazero runtime. Calls in
-// flight fail.
+// flight fail. Closing twice is a no-op.
 func (p *Plugin) Close(ctx context.Context) error {
 	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
 	p.closed = true
 	p.idle = nil
 	p.mu.Unlock()
