@@ -64,7 +64,7 @@ func TestGoPDKPlugin(t *testing.T) {
 func TestContainment(t *testing.T) {
 	p := load(t, "./testdata/misbehave", runtime.LoadOptions{Limits: runtime.Limits{
 		MemoryBytes:    32 << 20,
-		Timeout:        200 * time.Millisecond,
+		Timeout:        time.Second, // room for the memory bomb on a loaded CI machine
 		MaxOutputBytes: 2 << 20,
 	}})
 	ctx := context.Background()
