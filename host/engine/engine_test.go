@@ -94,7 +94,9 @@ controllers:
   - {name: ticker, plugin: %[1]s, workers: 1, resyncPeriod: 1s, config: {namespace: resync}}
 `, wasm, dir)
 	for _, h := range hostileModes {
-		memory, timeout := "32Mi", "300ms"
+		// 1 s: the memory bomb must reach its limit before the timeout even on
+		// a loaded machine.
+		memory, timeout := "32Mi", "1s"
 		if h.mode == "huge" {
 			// Room and time to build the 100 MB response the output limit refuses.
 			memory, timeout = "256Mi", "5s"
