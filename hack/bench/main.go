@@ -12,6 +12,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +38,8 @@ var (
 	rounds    = flag.Int("rounds", 2, "alternating rounds per size")
 	qps       = flag.Int("qps", 1000, "client QPS of every side (burst = qps)")
 	out       = flag.String("out", "", "also write the Markdown table here")
+	profile   = flag.String("profile", "", "write a 15 s CPU profile of the host's first run here")
+	sides     = flag.String("sides", "kcm,wasmctl-host,floor", "which sides to run")
 )
 
 type result struct {
@@ -60,7 +64,7 @@ func main() {
 		}
 		runs := map[string][]result{}
 		for round := range *rounds {
-			for _, side := range []string{"kcm", "wasmctl-host", "floor"} {
+			for _, side := range strings.Split(*sides, ",") {
 				res, err := runOnce(side, n, r, bin, cfg)
 				if err != nil {
 					fatal(fmt.Errorf("%s %s round %d: %w", size, side, round, err))
@@ -70,7 +74,7 @@ func main() {
 			}
 		}
 		kcm := median(runs["kcm"], func(r result) float64 { return r.seconds })
-		for _, side := range []string{"kcm", "wasmctl-host", "floor"} {
+		for _, side := range strings.Split(*sides, ",") {
 			t := median(runs[side], func(r result) float64 { return r.seconds })
 			table = append(table, fmt.Sprintf("| %s | %s | %.2f | %.2f | %.0f | %.2f |", size, side, t,
 				median(runs[side], func(r result) float64 { return r.cpu }),
@@ -142,8 +146,28 @@ func runOnce(side string, n, r int, bin, cfg string) (result, error) {
 		proc, err = e.StartControllerManager(testenv.ControllerManagerOptions{Controllers: []string{"replicaset"},
 			QPS: float32(*qps), Burst: *qps, ExtraArgs: []string{"--concurrent-replicaset-syncs=5"}})
 	case "wasmctl-host":
+		pprofAddr := "0"
+		if *profile != "" {
+			pprofAddr = "127.0.0.1:6061"
+		}
 		proc, err = e.StartProcess("host", bin, []string{"run", "--config", cfg, "--kubeconfig", e.KubeconfigPath,
-			"--metrics-bind-address", "0", "--health-probe-bind-address", "0"}, nil)
+			"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--pprof-bind-address", pprofAddr}, nil)
+		if err == nil && *profile != "" {
+			path := *profile
+			*profile = "" // the first run only
+			go func() {
+				time.Sleep(3 * time.Second)
+				resp, err := http.Get("http://127.0.0.1:6061/debug/pprof/profile?seconds=15")
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "profile:", err)
+					return
+				}
+				defer resp.Body.Close()
+				f, _ := os.Create(path)
+				defer f.Close()
+				io.Copy(f, resp.Body)
+			}()
+		}
 	}
 	if err != nil {
 		return result{}, err

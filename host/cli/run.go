@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -30,6 +31,7 @@ import (
 type runOptions struct {
 	metricsAddr string
 	probeAddr   string
+	pprofAddr   string
 
 	leaderElect      bool
 	leaderElectionID string
@@ -54,6 +56,7 @@ func newRunCommand() *cobra.Command {
 	config.BindFlags(cmd.Flags())
 	cmd.Flags().StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", `address of /metrics ("0" disables it)`)
 	cmd.Flags().StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", `address of /healthz and /readyz ("0" disables them)`)
+	cmd.Flags().StringVar(&o.pprofAddr, "pprof-bind-address", "0", `address of net/http/pprof ("0" disables it)`)
 	cmd.Flags().BoolVar(&o.leaderElect, "leader-elect", false, "run controllers only while holding a Lease, so replicas can stand by")
 	cmd.Flags().StringVar(&o.leaderElectionID, "leader-election-id", "wasmctl-host", "name of the Lease")
 	cmd.Flags().StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "namespace of the Lease (default: the pod's namespace in a cluster, else default)")
@@ -200,6 +203,14 @@ func startServers(ctx context.Context, o runOptions, m *metrics.Metrics, mgr *en
 		}
 	})
 	serve(o.probeAddr, probes)
+
+	profiling := http.NewServeMux()
+	profiling.HandleFunc("/debug/pprof/", pprof.Index)
+	profiling.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	profiling.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	profiling.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	profiling.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	serve(o.pprofAddr, profiling)
 	return servers
 }
 

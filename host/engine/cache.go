@@ -21,6 +21,10 @@ const (
 	// IndexControllerUID indexes objects by the UID of their controller
 	// ownerReference.
 	IndexControllerUID = "controllerUID"
+	// IndexOrphanNamespace indexes objects with no controller
+	// ownerReference by namespace: finding a primary's adoptable orphans
+	// must not scan every object of its namespace on every reconcile.
+	IndexOrphanNamespace = "orphanNamespace"
 )
 
 // Cache is the shared informer cache: one informer per resource, shared by
@@ -78,7 +82,7 @@ func (c *Cache) For(gvk schema.GroupVersionKind) (*Informer, error) {
 	if err := si.SetTransform(stripManagedFields); err != nil {
 		return nil, err
 	}
-	want := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, IndexControllerUID: controllerUIDIndex}
+	want := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, IndexControllerUID: controllerUIDIndex, IndexOrphanNamespace: orphanNamespaceIndex}
 	for name := range si.GetIndexer().GetIndexers() {
 		delete(want, name) // the dynamic informer comes with the namespace index
 	}
@@ -199,9 +203,20 @@ func controllerUIDIndex(obj any) ([]string, error) {
 	return nil, nil
 }
 
-// controllerOf returns the controller ownerReference of u, or nil.
+func orphanNamespaceIndex(obj any) ([]string, error) {
+	u := asUnstructured(obj)
+	if u == nil || controllerOf(u) != nil {
+		return nil, nil
+	}
+	return []string{u.GetNamespace()}, nil
+}
+
+// controllerOf returns the controller ownerReference of u, or nil. It reads
+// the cached object in place (no deep copy: this runs for every object on
+// every index update).
 func controllerOf(u *unstructured.Unstructured) *metav1.OwnerReference {
-	refs, _, _ := unstructured.NestedSlice(u.Object, "metadata", "ownerReferences")
+	md, _ := u.Object["metadata"].(map[string]any)
+	refs, _ := md["ownerReferences"].([]any)
 	for _, r := range refs {
 		m, ok := r.(map[string]any)
 		if !ok {

@@ -37,13 +37,13 @@ func (c *Controller) buildRequest(key string, primary *unstructured.Unstructured
 		if selector == nil {
 			continue
 		}
-		objs, err := inf.Informer.GetIndexer().ByIndex(cache.NamespaceIndex, primary.GetNamespace())
+		objs, err := inf.Informer.GetIndexer().ByIndex(IndexOrphanNamespace, primary.GetNamespace())
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		for _, o := range objs {
 			u := o.(*unstructured.Unstructured)
-			if !sameKind(u, inf.GVK) || controllerOf(u) != nil || !selector.Matches(labels.Set(u.GetLabels())) {
+			if !sameKind(u, inf.GVK) || !selector.Matches(labels.Set(u.GetLabels())) {
 				continue
 			}
 			orphans = append(orphans, u)
