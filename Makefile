@@ -48,6 +48,7 @@ run: build plugins
 bench: tools plugins
 	@mkdir -p .cache
 	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) test -short -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./host/... ./plugins/... | tee .cache/bench.txt
+	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) run ./hack/bench -sizes 500x10,50x100 -rounds 2 -out .cache/convergence.md
 
 clean:
 	rm -rf bin .cache $(PLUGINS)
