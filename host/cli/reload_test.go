@@ -111,9 +111,12 @@ func TestHotReload(t *testing.T) {
 	broken := write(t, t.TempDir(), "broken.wasm", "this is not wasm")
 	copyFile(t, broken, filepath.Join(dir, "rs.wasm"))
 	testenv.Eventually(t, 20*time.Second, logHas("Plugin reload failed"))
-	if body := readyz(); !strings.HasPrefix(body, "ok") || !strings.Contains(body, "previous plugin running") {
-		t.Fatalf("/readyz: %q", body)
-	}
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if body := readyz(); !strings.HasPrefix(body, "ok") || !strings.Contains(body, "previous plugin running") {
+			return fmt.Errorf("/readyz: %q", body)
+		}
+		return nil
+	})
 	scale(2)
 
 	// A good new build (the portable variant: a different module, same
@@ -124,8 +127,11 @@ func TestHotReload(t *testing.T) {
 	}
 	copyFile(t, portable, filepath.Join(dir, "rs.wasm"))
 	testenv.Eventually(t, 20*time.Second, logHas("Plugin reloaded"))
-	if body := readyz(); body != "ok" {
-		t.Fatalf("/readyz after a good reload: %q", body)
-	}
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if body := readyz(); body != "ok" {
+			return fmt.Errorf("/readyz after a good reload: %q", body)
+		}
+		return nil
+	})
 	scale(3)
 }

@@ -90,15 +90,18 @@ func (m *Manager) ReloadPlugin(ctx context.Context, name, path string, cc *confi
 		retire(c.plugin.set(p, func() { p.Close(context.Background()) }))
 		return nil
 	}()
+	// Record before logging: whoever reads the log may ask /readyz next.
+	m.reloads.Store(name, ReloadResult{Controller: name, Path: path, Err: err})
 	result := "success"
 	if err != nil {
 		result = "error"
+	}
+	m.metrics.PluginReloads.WithLabelValues(name, result).Inc()
+	if err != nil {
 		klog.FromContext(ctx).Error(err, "Plugin reload failed; the previous plugin keeps running", "controller", name, "plugin", path)
 	} else {
 		klog.FromContext(ctx).Info("Plugin reloaded", "controller", name, "plugin", path)
 	}
-	m.metrics.PluginReloads.WithLabelValues(name, result).Inc()
-	m.reloads.Store(name, ReloadResult{Controller: name, Path: path, Err: err})
 	return err
 }
 
