@@ -47,6 +47,8 @@ type result struct {
 	seconds float64
 	cpu     float64 // controller process CPU seconds (0 for the floor)
 	rssMiB  float64
+	churn   float64 // seconds to replace 10% of the pods deleted at random
+	down    float64 // seconds to scale everything to 0
 }
 
 func main() {
@@ -56,7 +58,7 @@ func main() {
 		fatal(err)
 	}
 	var table []string
-	table = append(table, "| size | side | time s (median) | CPU s | peak RSS MiB | time vs KCM |", "|---|---|---|---|---|---|")
+	table = append(table, "| size | side | converge s (median) | CPU s | peak RSS MiB | converge vs KCM | churn 10% s | scale to 0 s |", "|---|---|---|---|---|---|---|---|")
 	for _, size := range strings.Split(*sizesFlag, ",") {
 		var n, r int
 		if _, err := fmt.Sscanf(size, "%dx%d", &n, &r); err != nil {
@@ -69,16 +71,18 @@ func main() {
 				if err != nil {
 					fatal(fmt.Errorf("%s %s round %d: %w", size, side, round, err))
 				}
-				fmt.Printf("%-8s %-13s round %d: %6.2f s  cpu %6.2f s  rss %6.1f MiB\n", size, side, round, res.seconds, res.cpu, res.rssMiB)
+				fmt.Printf("%-8s %-13s round %d: %6.2f s  cpu %6.2f s  rss %6.1f MiB  churn %5.2f s  down %5.2f s\n", size, side, round, res.seconds, res.cpu, res.rssMiB, res.churn, res.down)
 				runs[side] = append(runs[side], res)
 			}
 		}
 		kcm := median(runs["kcm"], func(r result) float64 { return r.seconds })
 		for _, side := range strings.Split(*sides, ",") {
 			t := median(runs[side], func(r result) float64 { return r.seconds })
-			table = append(table, fmt.Sprintf("| %s | %s | %.2f | %.2f | %.0f | %.2f |", size, side, t,
+			table = append(table, fmt.Sprintf("| %s | %s | %.2f | %.2f | %.0f | %.2f | %.2f | %.2f |", size, side, t,
 				median(runs[side], func(r result) float64 { return r.cpu }),
-				median(runs[side], func(r result) float64 { return r.rssMiB }), t/kcm))
+				median(runs[side], func(r result) float64 { return r.rssMiB }), t/kcm,
+				median(runs[side], func(r result) float64 { return r.churn }),
+				median(runs[side], func(r result) float64 { return r.down })))
 		}
 	}
 	md := strings.Join(table, "\n") + "\n"
@@ -192,8 +196,58 @@ func runOnce(side string, n, r int, bin, cfg string) (result, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	secs := time.Since(start).Seconds()
-	return result{side: side, seconds: secs, cpu: cpuSeconds(proc) - cpu0, rssMiB: peakRSS(proc)}, nil
+	res := result{side: side, seconds: time.Since(start).Seconds(), cpu: cpuSeconds(proc) - cpu0}
+
+	// Churn: delete 10% of the pods at random; time until all are replaced.
+	pods, err := c.CoreV1().Pods("bench").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return result{}, err
+	}
+	start = time.Now()
+	for i, p := range pods.Items {
+		if i%10 == 3 {
+			if err := c.CoreV1().Pods("bench").Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
+				return result{}, err
+			}
+		}
+	}
+	if err := waitFor(ctx, c, func(rss []appsv1.ReplicaSet) bool { return converged(rss, n, r) }, func() bool {
+		list, err := c.CoreV1().Pods("bench").List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		return err == nil && len(list.Items) == n*r
+	}); err != nil {
+		return result{}, fmt.Errorf("churn: %w", err)
+	}
+	res.churn = time.Since(start).Seconds()
+
+	// Scale down to 0.
+	start = time.Now()
+	for i := range n {
+		if _, err := c.AppsV1().ReplicaSets("bench").Patch(ctx, fmt.Sprintf("rs-%03d", i), "application/merge-patch+json", []byte(`{"spec":{"replicas":0}}`), metav1.PatchOptions{}); err != nil {
+			return result{}, err
+		}
+	}
+	if err := waitFor(ctx, c, func(rss []appsv1.ReplicaSet) bool { return converged(rss, n, 0) }, func() bool {
+		list, err := c.CoreV1().Pods("bench").List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		return err == nil && len(list.Items) == 0
+	}); err != nil {
+		return result{}, fmt.Errorf("scale down: %w", err)
+	}
+	res.down = time.Since(start).Seconds()
+	res.rssMiB = peakRSS(proc)
+	return res, nil
+}
+
+// waitFor polls until the ReplicaSets satisfy ok and extra holds (5 min).
+func waitFor(ctx context.Context, c kubernetes.Interface, ok func([]appsv1.ReplicaSet) bool, extra func() bool) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		list, err := c.AppsV1().ReplicaSets("bench").List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if err == nil && ok(list.Items) && extra() {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("timed out")
 }
 
 func converged(rss []appsv1.ReplicaSet, n, r int) bool {
