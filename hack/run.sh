@@ -35,7 +35,11 @@ else
   echo "started a local control plane (etcd + kube-apiserver): $(head -1 .cache/controlplane.log)"
 fi
 
-kubectl --kubeconfig "$kubeconfig" apply -f examples/
+if command -v kubectl >/dev/null; then
+  kubectl --kubeconfig "$kubeconfig" apply -f examples/
+else
+  go run ./hack/apply --kubeconfig "$kubeconfig" examples/   # no kubectl on this machine
+fi
 cat <<MSG
 
 wasmctl-host is starting in the foreground. In another terminal, watch it work:
