@@ -21,7 +21,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/yaml"
+
+	"wasmctl.dev/wasmctl/host/fixture"
 )
 
 func main() {
@@ -58,18 +59,11 @@ func run(kubeconfig string, paths []string) error {
 	}
 	ctx := context.Background()
 	for _, f := range files {
-		raw, err := os.ReadFile(f)
+		objs, err := fixture.ReadObjects(f)
 		if err != nil {
 			return err
 		}
-		for _, doc := range strings.Split(string(raw), "\n---") {
-			if strings.TrimSpace(doc) == "" {
-				continue
-			}
-			data, err := yaml.YAMLToJSON([]byte(doc))
-			if err != nil {
-				return fmt.Errorf("%s: %w", f, err)
-			}
+		for _, data := range objs {
 			u := &unstructured.Unstructured{}
 			if err := u.UnmarshalJSON(data); err != nil {
 				return fmt.Errorf("%s: %w", f, err)

@@ -22,8 +22,8 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/yaml"
 
+	"wasmctl.dev/wasmctl/host/fixture"
 	"wasmctl.dev/wasmctl/internal/testenv"
 	"wasmctl.dev/wasmctl/internal/wasmbuild"
 )
@@ -96,19 +96,12 @@ func buildHost(t *testing.T) string {
 // applyYAML creates every object of a multi-document manifest file.
 func applyYAML(t *testing.T, c kubernetes.Interface, path string) {
 	t.Helper()
-	raw, err := os.ReadFile(path)
+	objs, err := fixture.ReadObjects(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	for _, doc := range strings.Split(string(raw), "\n---") {
-		if strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(doc), "---")) == "" || !strings.Contains(doc, "kind:") {
-			continue
-		}
-		data, err := yaml.YAMLToJSON([]byte(doc))
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, data := range objs {
 		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(data, nil, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,7 +14,6 @@ import (
 
 	"wasmctl.dev/wasmctl/abi"
 	"wasmctl.dev/wasmctl/host/config"
-	"wasmctl.dev/wasmctl/host/engine"
 	"wasmctl.dev/wasmctl/host/runtime"
 )
 
@@ -66,28 +66,9 @@ func newInspectCommand() *cobra.Command {
 	}
 }
 
+// indent indents every line of s by two spaces.
 func indent(s string) string {
-	out := ""
-	for _, line := range splitLines(s) {
-		out += "  " + line + "\n"
-	}
-	return out
-}
-
-func splitLines(s string) []string {
-	var lines []string
-	for len(s) > 0 {
-		i := 0
-		for i < len(s) && s[i] != '\n' {
-			i++
-		}
-		lines = append(lines, s[:i])
-		if i < len(s) {
-			i++
-		}
-		s = s[i:]
-	}
-	return lines
+	return "  " + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n  ") + "\n"
 }
 
 func newValidateCommand() *cobra.Command {
@@ -101,18 +82,12 @@ func newValidateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rt, err := runtime.New(runtime.Options{CacheDir: cfg.CompilationCacheDir})
+			manifests, err := loadManifests(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
-			for i := range cfg.Controllers {
-				cc := &cfg.Controllers[i]
-				p, m, err := engine.LoadPlugin(cmd.Context(), rt, cfg.PluginPath(cc), cc)
-				if err != nil {
-					return fmt.Errorf("controllers[%d].plugin: %w", i, err)
-				}
-				p.Close(context.Background())
-				name := cc.Name
+			for i, m := range manifests {
+				name := cfg.Controllers[i].Name
 				if name == "" {
 					name = m.Name
 				}

@@ -163,32 +163,15 @@ func mustJSON(yamlOrJSON []byte) []byte {
 	return data
 }
 
-// readObjects reads YAML/JSON documents; a document of kind *List (items)
-// contributes its items.
+// readObjects reads the objects of a file as request values.
 func readObjects(path string) ([]any, error) {
-	raw, err := os.ReadFile(path)
+	objs, err := fixture.ReadObjects(path)
 	if err != nil {
 		return nil, err
 	}
-	var out []any
-	for i, doc := range strings.Split("\n"+string(raw), "\n---") {
-		if strings.TrimSpace(doc) == "" {
-			continue
-		}
-		data, err := yaml.YAMLToJSON([]byte(doc))
-		if err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", path, i+1, err)
-		}
-		var m map[string]any
-		if err := json.Unmarshal(data, &m); err != nil || m == nil {
-			return nil, fmt.Errorf("%s: document %d is not an object", path, i+1)
-		}
-		if kind, _ := m["kind"].(string); strings.HasSuffix(kind, "List") {
-			items, _ := m["items"].([]any)
-			out = append(out, items...)
-			continue
-		}
-		out = append(out, json.RawMessage(data))
+	out := make([]any, len(objs))
+	for i, o := range objs {
+		out[i] = o
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -50,7 +51,7 @@ func (c *Controller) ownerKey(child *unstructured.Unstructured) (string, bool) {
 	if ref == nil || ref.Kind != c.primary.GVK.Kind {
 		return "", false
 	}
-	if g := refGroup(ref.APIVersion); g != c.primary.GVK.Group {
+	if gv, err := schema.ParseGroupVersion(ref.APIVersion); err != nil || gv.Group != c.primary.GVK.Group {
 		return "", false
 	}
 	key := ref.Name
@@ -62,15 +63,6 @@ func (c *Controller) ownerKey(child *unstructured.Unstructured) (string, bool) {
 		return "", false
 	}
 	return key, true
-}
-
-func refGroup(apiVersion string) string {
-	for i := 0; i < len(apiVersion); i++ {
-		if apiVersion[i] == '/' {
-			return apiVersion[:i]
-		}
-	}
-	return ""
 }
 
 func (c *Controller) childAdded(obj any) {
