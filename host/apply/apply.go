@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/record"
@@ -23,6 +22,8 @@ import (
 type Applier struct {
 	Client dynamic.Interface
 	Mapper meta.RESTMapper
+	// Native, when set, writes the built-in kinds (see NativeClients).
+	Native *NativeClients
 	// FieldManager is used for every write (and server-side apply).
 	FieldManager string
 	// Recorder, when set, records upstream's events for owned objects on the
@@ -75,7 +76,7 @@ type Outcome struct {
 // consecutive deletes of owned objects run in parallel. The first failure
 // stops the rest; the returned error wraps it. A delete of an object already
 // gone counts as done.
-func (ap *Applier) Apply(ctx context.Context, primary *unstructured.Unstructured, actions []Action) (Outcome, error) {
+func (ap *Applier) Apply(ctx context.Context, primary Object, actions []Action) (Outcome, error) {
 	var out Outcome
 	for i := range actions {
 		if actions[i].Orphan {
@@ -146,7 +147,7 @@ func (ap *Applier) notDone(out *Outcome, rest []Action) {
 }
 
 // slowStartCreates returns how many creates succeeded and the first error.
-func (ap *Applier) slowStartCreates(ctx context.Context, primary *unstructured.Unstructured, creates []Action) (int, error) {
+func (ap *Applier) slowStartCreates(ctx context.Context, primary Object, creates []Action) (int, error) {
 	done := 0
 	for batch := 1; done < len(creates); batch *= 2 {
 		n := min(batch, len(creates)-done)
@@ -174,7 +175,7 @@ func (ap *Applier) slowStartCreates(ctx context.Context, primary *unstructured.U
 // parallelDeletes deletes owned objects concurrently, as upstream
 // controllers do (the client's rate limit is the bound), and returns the keys
 // that failed with the first error.
-func (ap *Applier) parallelDeletes(ctx context.Context, primary *unstructured.Unstructured, deletes []Action) ([]string, error) {
+func (ap *Applier) parallelDeletes(ctx context.Context, primary Object, deletes []Action) ([]string, error) {
 	const maxParallel = 64
 	errs := make([]error, len(deletes))
 	sem := make(chan struct{}, maxParallel)
@@ -200,24 +201,26 @@ func (ap *Applier) parallelDeletes(ctx context.Context, primary *unstructured.Un
 	return failed, first
 }
 
-func (ap *Applier) resource(a *Action) (dynamic.ResourceInterface, error) {
+func (ap *Applier) resource(a *Action) (dynamic.ResourceInterface, *meta.RESTMapping, error) {
 	m, err := ap.Mapper.RESTMapping(a.GVK.GroupKind(), a.GVK.Version)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r := ap.Client.Resource(m.Resource)
 	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		return r.Namespace(a.Object.GetNamespace()), nil
+		return r.Namespace(a.Object.GetNamespace()), m, nil
 	}
-	return r, nil
+	return r, m, nil
 }
 
 // recheck is upstream's CanAdopt: before adopting, re-read the primary
 // from the API server (not the cache) and refuse if it is gone, replaced or
 // being deleted.
-func (ap *Applier) recheck(ctx context.Context, primary *unstructured.Unstructured) error {
-	gv, _ := schema.ParseGroupVersion(primary.GetAPIVersion())
-	r, err := ap.resource(&Action{GVK: gv.WithKind(primary.GetKind()), Object: primary})
+func (ap *Applier) recheck(ctx context.Context, primary Object) error {
+	gvk := primary.GetObjectKind().GroupVersionKind()
+	u := &unstructured.Unstructured{}
+	u.SetNamespace(primary.GetNamespace())
+	r, _, err := ap.resource(&Action{GVK: gvk, Object: u})
 	if err != nil {
 		return err
 	}
@@ -226,15 +229,15 @@ func (ap *Applier) recheck(ctx context.Context, primary *unstructured.Unstructur
 		return fmt.Errorf("can't recheck DeletionTimestamp: %w", err)
 	}
 	if fresh.GetUID() != primary.GetUID() {
-		return fmt.Errorf("original %s %s/%s is gone: got uid %s, wanted %s", primary.GetKind(), primary.GetNamespace(), primary.GetName(), fresh.GetUID(), primary.GetUID())
+		return fmt.Errorf("original %s %s/%s is gone: got uid %s, wanted %s", gvk.Kind, primary.GetNamespace(), primary.GetName(), fresh.GetUID(), primary.GetUID())
 	}
 	if fresh.GetDeletionTimestamp() != nil {
-		return fmt.Errorf("%s %s/%s has just been deleted at %v", primary.GetKind(), primary.GetNamespace(), primary.GetName(), fresh.GetDeletionTimestamp())
+		return fmt.Errorf("%s %s/%s has just been deleted at %v", gvk.Kind, primary.GetNamespace(), primary.GetName(), fresh.GetDeletionTimestamp())
 	}
 	return nil
 }
 
-func (ap *Applier) applyOne(ctx context.Context, primary *unstructured.Unstructured, a *Action) (err error) {
+func (ap *Applier) applyOne(ctx context.Context, primary Object, a *Action) (err error) {
 	var created string
 	defer func() {
 		if ap.OnResult != nil {
@@ -245,49 +248,41 @@ func (ap *Applier) applyOne(ctx context.Context, primary *unstructured.Unstructu
 			err = &ActionError{Action: a, Err: err}
 		}
 	}()
-	r, err := ap.resource(a)
+	r, mapping, err := ap.resource(a)
 	if err != nil {
 		return err
 	}
 	obj := a.Object
+	if a.Op == abi.OpCreate && a.Owned && metav1.GetControllerOfNoCopy(obj) == nil {
+		obj.SetOwnerReferences(append(obj.GetOwnerReferences(), ControllerRef(primary)))
+	}
+	if a.Op != abi.OpDelete {
+		if native, ok := ap.Native.For(a.GVK); ok {
+			var name string
+			name, a.resultRV, err = nativeWrite(ctx, native, mapping, a, ap.FieldManager)
+			if err == nil && a.Op == abi.OpCreate {
+				created = name
+			}
+			return err
+		}
+	}
+	var res *unstructured.Unstructured
 	switch a.Op {
 	case abi.OpCreate:
-		if a.Owned && metav1.GetControllerOfNoCopy(obj) == nil {
-			obj.SetOwnerReferences(append(obj.GetOwnerReferences(), ControllerRef(primary)))
-		}
-		var res *unstructured.Unstructured
-		res, err = r.Create(ctx, obj, metav1.CreateOptions{FieldManager: ap.FieldManager})
-		if err == nil {
+		if res, err = r.Create(ctx, obj, metav1.CreateOptions{FieldManager: ap.FieldManager}); err == nil {
 			created = res.GetName()
 		}
 	case abi.OpUpdate:
-		var res *unstructured.Unstructured
-		if res, err = r.Update(ctx, obj, metav1.UpdateOptions{FieldManager: ap.FieldManager}); err == nil {
-			a.resultRV = res.GetResourceVersion()
-		}
+		res, err = r.Update(ctx, obj, metav1.UpdateOptions{FieldManager: ap.FieldManager})
 	case abi.OpUpdateStatus:
-		var res *unstructured.Unstructured
-		if res, err = r.UpdateStatus(ctx, obj, metav1.UpdateOptions{FieldManager: ap.FieldManager}); err == nil {
-			a.resultRV = res.GetResourceVersion()
-		}
+		res, err = r.UpdateStatus(ctx, obj, metav1.UpdateOptions{FieldManager: ap.FieldManager})
 	case abi.OpPatch:
 		var sub []string
 		if a.Subresource != "" {
 			sub = []string{a.Subresource}
 		}
-		opts := metav1.PatchOptions{FieldManager: ap.FieldManager}
-		pt := map[string]types.PatchType{
-			abi.PatchMerge: types.MergePatchType, abi.PatchJSON: types.JSONPatchType,
-			abi.PatchStrategic: types.StrategicMergePatchType, abi.PatchApply: types.ApplyPatchType,
-		}[a.PatchType]
-		if pt == types.ApplyPatchType {
-			force := true // a controller owns its fields
-			opts.Force = &force
-		}
-		var res *unstructured.Unstructured
-		if res, err = r.Patch(ctx, obj.GetName(), pt, a.Patch, opts, sub...); err == nil {
-			a.resultRV = res.GetResourceVersion()
-		}
+		pt, opts := patchOptions(a, ap.FieldManager)
+		res, err = r.Patch(ctx, obj.GetName(), pt, a.Patch, opts, sub...)
 	case abi.OpDelete:
 		opts := metav1.DeleteOptions{}
 		if uid := obj.GetUID(); uid != "" {
@@ -302,11 +297,29 @@ func (ap *Applier) applyOne(ctx context.Context, primary *unstructured.Unstructu
 			err = nil // already gone: what the plugin wanted
 		}
 	}
+	if err == nil && res != nil && a.Op != abi.OpCreate {
+		a.resultRV = res.GetResourceVersion()
+	}
 	return err
 }
 
+// patchOptions maps an action's patch type to the API's, and forces
+// server-side apply: a controller owns the fields it applies.
+func patchOptions(a *Action, fieldManager string) (types.PatchType, metav1.PatchOptions) {
+	opts := metav1.PatchOptions{FieldManager: fieldManager}
+	pt := map[string]types.PatchType{
+		abi.PatchMerge: types.MergePatchType, abi.PatchJSON: types.JSONPatchType,
+		abi.PatchStrategic: types.StrategicMergePatchType, abi.PatchApply: types.ApplyPatchType,
+	}[a.PatchType]
+	if pt == types.ApplyPatchType {
+		force := true
+		opts.Force = &force
+	}
+	return pt, opts
+}
+
 // record emits upstream's events for owned creates and deletes.
-func (ap *Applier) record(primary *unstructured.Unstructured, a *Action, created string, err error) {
+func (ap *Applier) record(primary Object, a *Action, created string, err error) {
 	if ap.Recorder == nil || !a.Owned {
 		return
 	}

@@ -69,7 +69,7 @@ func (e *RefusedError) Error() string {
 
 // Input is what Validate checks a response against.
 type Input struct {
-	Primary *unstructured.Unstructured
+	Primary Object
 	// Controlled holds the namespace/name keys, per GVK, of the children
 	// (controlled by Primary) and orphans handed to the plugin: update,
 	// patch and delete of an owns kind may only target these.
@@ -294,11 +294,12 @@ func typeList(ts []abi.TypeRef) string {
 }
 
 // ControllerRef returns the controller ownerReference for primary.
-func ControllerRef(primary *unstructured.Unstructured) metav1.OwnerReference {
+func ControllerRef(primary Object) metav1.OwnerReference {
 	t := true
+	apiVersion, kind := primary.GetObjectKind().GroupVersionKind().ToAPIVersionAndKind()
 	return metav1.OwnerReference{
-		APIVersion:         primary.GetAPIVersion(),
-		Kind:               primary.GetKind(),
+		APIVersion:         apiVersion,
+		Kind:               kind,
 		Name:               primary.GetName(),
 		UID:                types.UID(primary.GetUID()),
 		Controller:         &t,

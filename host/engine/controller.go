@@ -8,7 +8,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -165,7 +164,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		c.metrics.ReconcileTotal.WithLabelValues(c.name, "gone").Inc()
 		return 0, nil
 	}
-	primary := obj.(*unstructured.Unstructured) // read-only: owned by the cache
+	primary := obj.(apply.Object) // read-only: owned by the cache
 	if !c.isPrimary(primary) {
 		c.expectations.Delete(key)
 		return 0, nil
@@ -274,12 +273,12 @@ func (c *Controller) scope(gvk schema.GroupVersionKind) (bool, error) {
 }
 
 // isPrimary reports whether obj passes the manifest's selector.
-func (c *Controller) isPrimary(obj *unstructured.Unstructured) bool {
+func (c *Controller) isPrimary(obj apply.Object) bool {
 	return c.forSelector == nil || c.forSelector.Matches(labels.Set(obj.GetLabels()))
 }
 
 func (c *Controller) enqueue(obj any) {
-	if u := asUnstructured(obj); u != nil && !c.isPrimary(u) {
+	if u := asObject(obj); u != nil && !c.isPrimary(u) {
 		return // outside the manifest's selector: never reconciled
 	}
 	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"wasmctl.dev/wasmctl/abi"
 	"wasmctl.dev/wasmctl/host/apply"
@@ -50,7 +49,7 @@ func (m *Manager) DryRun(ctx context.Context, controller, key string) (*DryRunRe
 	if !exists {
 		return nil, fmt.Errorf("%s %s not found", c.primary.GVK.Kind, key)
 	}
-	primary := obj.(*unstructured.Unstructured)
+	primary := obj.(apply.Object)
 	req, controlled, orphans, err := c.buildRequest(key, primary)
 	if err != nil {
 		return nil, err

@@ -27,7 +27,10 @@ func FuzzProjection(f *testing.F) {
 		}
 		before, _ := json.Marshal(obj)
 		u := &unstructured.Unstructured{Object: obj}
-		out := p.Apply(u)
+		out, err := p.Apply(u)
+		if err != nil {
+			t.Fatal(err)
+		}
 		data, err := json.Marshal(out)
 		if err != nil || !json.Valid(data) {
 			t.Fatalf("projection produced bad JSON: %v", err)

@@ -3,10 +3,11 @@ package engine
 import (
 	"reflect"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
+
+	"wasmctl.dev/wasmctl/host/apply"
 )
 
 // addHandlers wires the informers to the queue:
@@ -46,7 +47,7 @@ func (c *Controller) addHandlers() error {
 
 // ownerKey returns the key of the primary that controls child, when that
 // primary is in the cache with the UID the reference names.
-func (c *Controller) ownerKey(child *unstructured.Unstructured) (string, bool) {
+func (c *Controller) ownerKey(child apply.Object) (string, bool) {
 	ref := controllerOf(child)
 	if ref == nil || ref.Kind != c.primary.GVK.Kind {
 		return "", false
@@ -59,14 +60,14 @@ func (c *Controller) ownerKey(child *unstructured.Unstructured) (string, bool) {
 		key = child.GetNamespace() + "/" + ref.Name
 	}
 	obj, ok, _ := c.primary.Informer.GetIndexer().GetByKey(key)
-	if !ok || obj.(*unstructured.Unstructured).GetUID() != ref.UID {
+	if !ok || obj.(apply.Object).GetUID() != ref.UID {
 		return "", false
 	}
 	return key, true
 }
 
 func (c *Controller) childAdded(obj any) {
-	child := asUnstructured(obj)
+	child := asObject(obj)
 	if child == nil {
 		return
 	}
@@ -87,7 +88,7 @@ func (c *Controller) childAdded(obj any) {
 }
 
 func (c *Controller) childUpdated(oldObj, newObj any) {
-	old, cur := asUnstructured(oldObj), asUnstructured(newObj)
+	old, cur := asObject(oldObj), asObject(newObj)
 	if old == nil || cur == nil || old.GetResourceVersion() == cur.GetResourceVersion() {
 		return // periodic resync of an owns informer: the primary resync covers it
 	}
@@ -115,7 +116,7 @@ func (c *Controller) childUpdated(oldObj, newObj any) {
 }
 
 func (c *Controller) childDeleted(obj any) {
-	child := asUnstructured(obj)
+	child := asObject(obj)
 	if child == nil {
 		return
 	}
@@ -127,14 +128,14 @@ func (c *Controller) childDeleted(obj any) {
 
 // enqueueMatching enqueues the primaries in orphan's namespace whose selector
 // matches its labels: they may adopt it.
-func (c *Controller) enqueueMatching(orphan *unstructured.Unstructured) {
+func (c *Controller) enqueueMatching(orphan apply.Object) {
 	objs, err := c.primary.Informer.GetIndexer().ByIndex(cache.NamespaceIndex, orphan.GetNamespace())
 	if err != nil {
 		return
 	}
 	set := labels.Set(orphan.GetLabels())
 	for _, o := range objs {
-		p := o.(*unstructured.Unstructured)
+		p := o.(apply.Object)
 		if sel := selectorOf(p); sel != nil && sel.Matches(set) {
 			c.queue.Add(objectKey(p))
 		}
@@ -145,12 +146,12 @@ func (c *Controller) enqueueMatching(orphan *unstructured.Unstructured) {
 // For siblingChildren: the siblings of the object's controller; for the
 // namespace and all selections: every primary in the namespace, or all.
 func (c *Controller) relatedChanged(obj any) {
-	u := asUnstructured(obj)
+	u := asObject(obj)
 	if u == nil {
 		return
 	}
 	for _, r := range c.related {
-		if u.GetKind() != "" && u.GetKind() != r.informer.GVK.Kind {
+		if !sameKind(u, r.informer.GVK) {
 			continue
 		}
 		if r.selector != nil && !r.selector.Matches(labels.Set(u.GetLabels())) {
@@ -166,13 +167,13 @@ func (c *Controller) relatedChanged(obj any) {
 			if !exists {
 				continue
 			}
-			grand := controllerOf(owner.(*unstructured.Unstructured))
+			grand := controllerOf(owner.(apply.Object))
 			if grand == nil {
 				continue
 			}
 			sibs, _ := c.primary.Informer.GetIndexer().ByIndex(IndexControllerUID, string(grand.UID))
 			for _, s := range sibs {
-				if k := objectKey(s.(*unstructured.Unstructured)); k != ownerKey {
+				if k := objectKey(s.(apply.Object)); k != ownerKey {
 					c.queue.Add(k)
 				}
 			}
@@ -188,7 +189,7 @@ func (c *Controller) relatedChanged(obj any) {
 // enqueueAll enqueues the primaries among objs.
 func (c *Controller) enqueueAll(objs []any) {
 	for _, o := range objs {
-		if p := o.(*unstructured.Unstructured); c.isPrimary(p) {
+		if p := o.(apply.Object); c.isPrimary(p) {
 			c.queue.Add(objectKey(p))
 		}
 	}

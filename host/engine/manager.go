@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
@@ -73,11 +74,29 @@ func New(ctx context.Context, opts Options) (_ *Manager, err error) {
 	rc := rest.CopyConfig(opts.RESTConfig)
 	rc.QPS, rc.Burst = cfg.QPS, cfg.Burst
 	rc.UserAgent = "wasmctl-host"
-	dyn, err := dynamic.NewForConfig(rc)
+	// Writes (dynamic and native) share one client rate limit; the informers'
+	// lists and watches and the events have their own, as in
+	// kube-controller-manager.
+	writes := rest.CopyConfig(rc)
+	if writes.QPS > 0 && writes.RateLimiter == nil {
+		writes.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(writes.QPS, writes.Burst)
+	}
+	dyn, err := dynamic.NewForConfig(writes)
+	if err != nil {
+		return nil, err
+	}
+	native, err := apply.NewNativeClients(writes)
 	if err != nil {
 		return nil, err
 	}
 	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	proto := rest.CopyConfig(rc)
+	proto.ContentType = apply.ContentTypeProtobuf
+	proto.AcceptContentTypes = apply.ContentTypeProtobuf + "," + "application/json"
+	typed, err := kubernetes.NewForConfig(proto)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +111,7 @@ func New(ctx context.Context, opts Options) (_ *Manager, err error) {
 			minResync = cc.ResyncPeriod
 		}
 	}
-	m.cache = NewCache(dyn, mapper, minResync)
+	m.cache = NewCache(typed, dyn, mapper, minResync)
 	m.runtime, err = runtime.New(runtime.Options{CacheDir: cfg.CompilationCacheDir})
 	if err != nil {
 		return nil, err
@@ -189,7 +208,7 @@ func New(ctx context.Context, opts Options) (_ *Manager, err error) {
 			}
 		}
 		ctrl.applier = &apply.Applier{
-			Client: dyn, Mapper: mapper, FieldManager: "wasmctl-" + name, Recorder: ctrl.recorder,
+			Client: dyn, Native: native, Mapper: mapper, FieldManager: "wasmctl-" + name, Recorder: ctrl.recorder,
 			OnResult: func(a *apply.Action, err error) {
 				result := "success"
 				if err != nil {

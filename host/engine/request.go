@@ -3,17 +3,15 @@ package engine
 import (
 	"bytes"
 	"encoding/json"
-	"sort"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
 	"wasmctl.dev/wasmctl/abi"
+	"wasmctl.dev/wasmctl/host/apply"
 )
 
 // buildRequest assembles the ReconcileRequest for primary from the cache,
@@ -22,10 +20,10 @@ import (
 //
 // The JSON is written by hand around each object's memoised JSON: building
 // a 100-child request costs a copy, not a marshal.
-func (c *Controller) buildRequest(key string, primary *unstructured.Unstructured) (_ []byte, controlled, orphanKeys map[schema.GroupVersionKind]map[string]bool, _ error) {
+func (c *Controller) buildRequest(key string, primary apply.Object) (_ []byte, controlled, orphanKeys map[schema.GroupVersionKind]map[string]bool, _ error) {
 	controlled = map[schema.GroupVersionKind]map[string]bool{}
 	orphanKeys = map[schema.GroupVersionKind]map[string]bool{}
-	var children, orphans []*unstructured.Unstructured
+	var children, orphans []apply.Object
 	selector := selectorOf(primary)
 	for _, inf := range c.owns {
 		keys, okeys := map[string]bool{}, map[string]bool{}
@@ -42,7 +40,7 @@ func (c *Controller) buildRequest(key string, primary *unstructured.Unstructured
 			return nil, nil, nil, err
 		}
 		for _, o := range objs {
-			u := o.(*unstructured.Unstructured)
+			u := o.(apply.Object)
 			if !sameKind(u, inf.GVK) || !selector.Matches(labels.Set(u.GetLabels())) {
 				continue
 			}
@@ -118,10 +116,10 @@ func (c *Controller) buildRequest(key string, primary *unstructured.Unstructured
 
 // writeObject writes u's JSON, projected to the plugin's declared fields
 // for its kind when project is set.
-func (c *Controller) writeObject(buf *bytes.Buffer, u *unstructured.Unstructured, project bool) error {
+func (c *Controller) writeObject(buf *bytes.Buffer, u apply.Object, project bool) error {
 	var p *Projection
 	if project {
-		p = c.projections[u.GroupVersionKind()]
+		p = c.projections[u.GetObjectKind().GroupVersionKind()]
 	}
 	data, err := c.cache.JSON(u, p)
 	if err != nil {
@@ -131,7 +129,7 @@ func (c *Controller) writeObject(buf *bytes.Buffer, u *unstructured.Unstructured
 	return nil
 }
 
-func (c *Controller) writeList(buf *bytes.Buffer, field string, objs []*unstructured.Unstructured) error {
+func (c *Controller) writeList(buf *bytes.Buffer, field string, objs []apply.Object) error {
 	if len(objs) == 0 {
 		return nil
 	}
@@ -150,14 +148,14 @@ func (c *Controller) writeList(buf *bytes.Buffer, field string, objs []*unstruct
 
 // childrenOf lists the objects of inf controlled by owner (by UID, in its
 // namespace, of its kind).
-func (c *Controller) childrenOf(inf *Informer, owner *unstructured.Unstructured) []*unstructured.Unstructured {
+func (c *Controller) childrenOf(inf *Informer, owner apply.Object) []apply.Object {
 	objs, err := inf.Informer.GetIndexer().ByIndex(IndexControllerUID, string(owner.GetUID()))
 	if err != nil {
 		return nil
 	}
-	out := make([]*unstructured.Unstructured, 0, len(objs))
+	out := make([]apply.Object, 0, len(objs))
 	for _, o := range objs {
-		u := o.(*unstructured.Unstructured)
+		u := o.(apply.Object)
 		if !sameKind(u, inf.GVK) || (inf.Namespaced && u.GetNamespace() != owner.GetNamespace()) {
 			continue
 		}
@@ -167,9 +165,9 @@ func (c *Controller) childrenOf(inf *Informer, owner *unstructured.Unstructured)
 }
 
 // relatedObjects resolves one RelatedInput for primary.
-func (c *Controller) relatedObjects(r relatedInput, primary *unstructured.Unstructured) []*unstructured.Unstructured {
+func (c *Controller) relatedObjects(r relatedInput, primary apply.Object) []apply.Object {
 	idx := r.informer.Informer.GetIndexer()
-	var out []*unstructured.Unstructured
+	var out []apply.Object
 	switch r.Select {
 	case abi.SelectSiblingChildren:
 		owner := controllerOf(primary)
@@ -178,7 +176,7 @@ func (c *Controller) relatedObjects(r relatedInput, primary *unstructured.Unstru
 		}
 		siblings, _ := c.primary.Informer.GetIndexer().ByIndex(IndexControllerUID, string(owner.UID))
 		for _, s := range siblings {
-			sib := s.(*unstructured.Unstructured)
+			sib := s.(apply.Object)
 			if sib.GetUID() == primary.GetUID() || sib.GetNamespace() != primary.GetNamespace() {
 				continue
 			}
@@ -193,13 +191,13 @@ func (c *Controller) relatedObjects(r relatedInput, primary *unstructured.Unstru
 		objs, _ := idx.ByIndex(cache.NamespaceIndex, primary.GetNamespace())
 		seen := map[string]bool{}
 		for _, s := range siblings {
-			sib := s.(*unstructured.Unstructured)
+			sib := s.(apply.Object)
 			sel := selectorOf(sib)
 			if sib.GetNamespace() != primary.GetNamespace() || sel == nil {
 				continue
 			}
 			for _, o := range objs {
-				u := o.(*unstructured.Unstructured)
+				u := o.(apply.Object)
 				if !seen[string(u.GetUID())] && sel.Matches(labels.Set(u.GetLabels())) {
 					seen[string(u.GetUID())] = true
 					out = append(out, u)
@@ -209,11 +207,11 @@ func (c *Controller) relatedObjects(r relatedInput, primary *unstructured.Unstru
 	case abi.SelectNamespace:
 		objs, _ := idx.ByIndex(cache.NamespaceIndex, primary.GetNamespace())
 		for _, o := range objs {
-			out = append(out, o.(*unstructured.Unstructured))
+			out = append(out, o.(apply.Object))
 		}
 	case abi.SelectAll:
 		for _, o := range idx.List() {
-			out = append(out, o.(*unstructured.Unstructured))
+			out = append(out, o.(apply.Object))
 		}
 	}
 	if r.selector != nil {
@@ -229,62 +227,3 @@ func (c *Controller) relatedObjects(r relatedInput, primary *unstructured.Unstru
 	return out
 }
 
-// selectorOf returns the label selector in primary's spec.selector: a
-// metav1.LabelSelector (matchLabels/matchExpressions, as ReplicaSet has) or
-// a plain label map (as Service has). Nil when there is none, it is empty or
-// it does not parse: such a primary adopts nothing.
-func selectorOf(primary *unstructured.Unstructured) labels.Selector {
-	raw, ok, _ := unstructured.NestedFieldNoCopy(primary.Object, "spec", "selector")
-	m, isMap := raw.(map[string]any)
-	if !ok || !isMap || len(m) == 0 {
-		return nil
-	}
-	_, hasLabels := m["matchLabels"]
-	_, hasExprs := m["matchExpressions"]
-	if hasLabels || hasExprs {
-		var ls metav1.LabelSelector
-		if err := unstructuredInto(m, &ls); err != nil {
-			return nil
-		}
-		if len(ls.MatchLabels) == 0 && len(ls.MatchExpressions) == 0 {
-			return nil
-		}
-		sel, err := metav1.LabelSelectorAsSelector(&ls)
-		if err != nil {
-			return nil
-		}
-		return sel
-	}
-	set := labels.Set{}
-	for k, v := range m {
-		s, ok := v.(string)
-		if !ok {
-			return nil
-		}
-		set[k] = s
-	}
-	return labels.SelectorFromSet(set)
-}
-
-func unstructuredInto(m map[string]any, v any) error {
-	data, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(data, v)
-}
-
-func sameKind(u *unstructured.Unstructured, gvk schema.GroupVersionKind) bool {
-	return u.GetKind() == "" || u.GetKind() == gvk.Kind
-}
-
-func objectKey(u *unstructured.Unstructured) string {
-	if ns := u.GetNamespace(); ns != "" {
-		return ns + "/" + u.GetName()
-	}
-	return u.GetName()
-}
-
-func sortObjects(objs []*unstructured.Unstructured) {
-	sort.Slice(objs, func(i, j int) bool { return objs[i].GetName() < objs[j].GetName() })
-}

@@ -66,7 +66,11 @@ func benchRequest(b testing.TB, n int) []byte {
 	}
 	var pods []map[string]any
 	for i := range n {
-		pods = append(pods, proj.Apply(&unstructured.Unstructured{Object: realisticPod(i)}))
+		pod, err := proj.Apply(&unstructured.Unstructured{Object: realisticPod(i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		pods = append(pods, pod)
 	}
 	return request{object: rs(n - 1), children: pods}.JSON(b)
 }
