@@ -36,15 +36,20 @@ func BenchmarkCall(b *testing.B) {
 }
 
 // BenchmarkTimeoutCheck measures what an interruptible guest costs: the same
-// 10M-iteration loop compiled with and without WithCloseOnContextDone (the
-// only way wazero can stop a guest that never calls the host).
+// 10M-iteration loop with the host's loop checks (the default), with
+// wazero's WithCloseOnContextDone, and not interruptible at all.
 func BenchmarkTimeoutCheck(b *testing.B) {
 	for _, tc := range []struct {
-		name    string
-		timeout time.Duration
-	}{{"interruptible", 10 * time.Second}, {"not-interruptible", -1}} {
+		name      string
+		timeout   time.Duration
+		interrupt string
+	}{
+		{"loop-checks", 10 * time.Second, ""},
+		{"wazero", 10 * time.Second, runtime.InterruptWazero},
+		{"not-interruptible", -1, ""},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
-			p := load(b, "./testdata/bench", runtime.LoadOptions{Limits: runtime.Limits{Timeout: tc.timeout}})
+			p := load(b, "./testdata/bench", runtime.LoadOptions{Limits: runtime.Limits{Timeout: tc.timeout}, Interrupt: tc.interrupt})
 			for b.Loop() {
 				if _, err := p.Call(context.Background(), "spin", []byte("10000000")); err != nil {
 					b.Fatal(err)

@@ -7,7 +7,10 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
 	"k8s.io/klog/v2"
+
+	"wasmctl.dev/wasmctl/host/runtime/internal/interrupt"
 )
 
 // Limits of the per-instance state a plugin keeps on the host.
@@ -306,11 +309,30 @@ var wasmctlFuncs = []hostFunc{
 	}},
 }
 
+// interruptFuncs is what modules rewritten by interrupt.Instrument call
+// every interrupt.Fuel loop iterations (in place of WASI sched_yield, a
+// no-op for a single-threaded guest): it ends the call once its context is
+// done, as wazero's WithCloseOnContextDone would, with the same exit codes.
+var interruptFuncs = []hostFunc{{
+	name: interrupt.HostFunction, results: []api.ValueType{api.ValueTypeI32},
+	fn: func(ctx context.Context, _ api.Module, stack []uint64) {
+		switch ctx.Err() {
+		case nil:
+			stack[0] = 0 // ESUCCESS
+			return
+		case context.DeadlineExceeded:
+			panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
+		default:
+			panic(sys.NewExitError(sys.ExitCodeContextCanceled))
+		}
+	},
+}}
+
 func instantiateHostModules(ctx context.Context, rt wazero.Runtime) error {
 	for _, m := range []struct {
 		name  string
 		funcs []hostFunc
-	}{{"extism:host/env", extismFuncs}, {"wasmctl:host/env", wasmctlFuncs}} {
+	}{{"extism:host/env", extismFuncs}, {"wasmctl:host/env", wasmctlFuncs}, {interrupt.HostModule, interruptFuncs}} {
 		b := rt.NewHostModuleBuilder(m.name)
 		for _, f := range m.funcs {
 			b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(f.fn), f.params, f.results).Export(f.name)

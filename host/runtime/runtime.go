@@ -14,6 +14,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
+
+	"wasmctl.dev/wasmctl/host/runtime/internal/interrupt"
 )
 
 // Defaults for Limits.
@@ -96,6 +98,10 @@ type LoadOptions struct {
 	Limits Limits
 	// Config is what the Extism config_get function returns (go-pdk GetConfig).
 	Config map[string]string
+	// Interrupt, when InterruptWazero, uses wazero's mechanism even for a
+	// module the loop-check rewriter understands (for comparison). Default
+	// "": loop checks when possible.
+	Interrupt string
 }
 
 // Plugin is a compiled module with a pool of instances. It is safe for
@@ -107,6 +113,8 @@ type Plugin struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
 	exports  map[string]bool
+	// interrupt is how a call past its timeout is stopped.
+	interrupt string
 
 	mu     sync.Mutex
 	idle   []*instance
@@ -150,12 +158,23 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte, opts LoadOptions) (*Plu
 	if pages == 0 {
 		return nil, fmt.Errorf("plugin %s: memory limit %d is below one 64 KiB page", opts.Name, lim.MemoryBytes)
 	}
+	// A timeout must stop a guest spinning in a loop. Checks inserted at
+	// loop heads (host/runtime/internal/interrupt) cost a global read per
+	// iteration; wazero's WithCloseOnContextDone, the fallback for modules
+	// the rewriter does not understand, a call per iteration.
+	mode := InterruptNone
+	if lim.Timeout > 0 {
+		mode = InterruptWazero
+		if instrumented, _, err := interrupt.Instrument(wasm); err == nil && opts.Interrupt != InterruptWazero {
+			wasm, mode = instrumented, InterruptLoopChecks
+		}
+	}
 	cfg := wazero.NewRuntimeConfig().
 		WithCompilationCache(r.cache).
 		WithMemoryLimitPages(pages).
-		WithCloseOnContextDone(lim.Timeout > 0)
+		WithCloseOnContextDone(mode == InterruptWazero)
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
-	p := &Plugin{name: opts.Name, limits: lim, config: opts.Config, rt: rt, exports: map[string]bool{}}
+	p := &Plugin{name: opts.Name, limits: lim, config: opts.Config, rt: rt, exports: map[string]bool{}, interrupt: mode}
 	ok := false
 	defer func() {
 		if !ok {
@@ -191,6 +210,22 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte, opts LoadOptions) (*Plu
 
 // Name is the plugin's name.
 func (p *Plugin) Name() string { return p.name }
+
+// How a call past its timeout is stopped (Plugin.Interrupt).
+const (
+	// InterruptLoopChecks: the module was rewritten to call the host every
+	// interrupt.Fuel loop iterations; the host stops it there once the
+	// call's context is done.
+	InterruptLoopChecks = "loop-checks"
+	// InterruptWazero: wazero's WithCloseOnContextDone, for modules the
+	// rewriter does not understand (e.g. SIMD); slower code.
+	InterruptWazero = "wazero"
+	// InterruptNone: no timeout (Limits.Timeout < 0).
+	InterruptNone = "none"
+)
+
+// Interrupt tells how a call past its timeout is stopped.
+func (p *Plugin) Interrupt() string { return p.interrupt }
 
 // Limits are the plugin's effective limits.
 func (p *Plugin) Limits() Limits { return p.limits }

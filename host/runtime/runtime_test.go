@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -67,6 +68,9 @@ func TestContainment(t *testing.T) {
 		Timeout:        time.Second, // room for the memory bomb on a loaded CI machine
 		MaxOutputBytes: 2 << 20,
 	}})
+	if got := p.Interrupt(); got != runtime.InterruptLoopChecks {
+		t.Fatalf("a Go plugin is interrupted by %q, want %q (the cheap loop checks)", got, runtime.InterruptLoopChecks)
+	}
 	ctx := context.Background()
 	cases := []struct {
 		input string
@@ -171,4 +175,66 @@ func execGo(t *testing.T, dir string, args ...string) *exec.Cmd {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	return cmd
+}
+
+// TestInterruptModes: a guest spinning in a loop is stopped at its timeout,
+// or when the caller's context is done, the same way with the host's loop
+// checks and with wazero's mechanism; the instance is replaced after. The
+// host's garbage collector runs meanwhile: a collection waits for every
+// goroutine, including the one running the guest, so a guest that never
+// returns to Go would hang the host (it did, with an earlier design that
+// only set a flag from a timer).
+func TestInterruptModes(t *testing.T) {
+	for _, mode := range []string{runtime.InterruptLoopChecks, runtime.InterruptWazero} {
+		opt := ""
+		if mode == runtime.InterruptWazero {
+			opt = mode
+		}
+		p := load(t, "./testdata/misbehave", runtime.LoadOptions{Limits: runtime.Limits{Timeout: 300 * time.Millisecond}, Interrupt: opt})
+		if p.Interrupt() != mode {
+			t.Fatalf("mode %q, want %q", p.Interrupt(), mode)
+		}
+		for _, tc := range []struct {
+			name   string
+			cancel time.Duration // cancel the caller's context after this; 0: never
+			kind   string
+		}{
+			{"timeout", 0, runtime.FailureTimeout},
+			{"caller canceled", 50 * time.Millisecond, runtime.FailureCanceled},
+		} {
+			t.Run(mode+"/"+tc.name, func(t *testing.T) {
+				ctx := context.Background()
+				if tc.cancel > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, tc.cancel)
+					defer cancel()
+				}
+				gcDone := make(chan struct{})
+				defer close(gcDone)
+				go func() {
+					for {
+						select {
+						case <-gcDone:
+							return
+						default:
+							goruntime.GC()
+						}
+					}
+				}()
+				start := time.Now()
+				_, err := p.Call(ctx, "run", []byte("loop"))
+				var ce *runtime.CallError
+				if !errors.As(err, &ce) || ce.Kind != tc.kind {
+					t.Fatalf("got %v, want kind %q", err, tc.kind)
+				}
+				if took := time.Since(start); took > 5*time.Second {
+					t.Fatalf("stopped after %s", took)
+				}
+				out, err := p.Call(context.Background(), "run", []byte("echo:ok"))
+				if err != nil || string(out) != "ok" {
+					t.Fatalf("next call: %q, %v", out, err)
+				}
+			})
+		}
+	}
 }

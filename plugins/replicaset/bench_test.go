@@ -77,7 +77,8 @@ func benchRequest(b testing.TB, n int) []byte {
 
 // BenchmarkReconcile is the whole plugin path the host runs per key: call
 // (request in, response out) and the host's strict decode and validation,
-// natively and under wazero with and without interruptible code.
+// natively and under wazero: with the host's loop checks (the default),
+// with wazero's own interruption (WithCloseOnContextDone), and with none.
 func BenchmarkReconcile(b *testing.B) {
 	native := func(in []byte) ([]byte, error) {
 		resp, err := replicaset.Reconcile(in)
@@ -87,6 +88,7 @@ func BenchmarkReconcile(b *testing.B) {
 		return json.Marshal(resp)
 	}
 	interruptible := plugintest.Build(b, "./cmd", runtime.Limits{Timeout: 10 * time.Second})
+	wazeroChecks := plugintest.BuildWith(b, "./cmd", runtime.LoadOptions{Limits: runtime.Limits{Timeout: 10 * time.Second}, Interrupt: runtime.InterruptWazero})
 	plain := plugintest.Build(b, "./cmd", runtime.Limits{Timeout: -1})
 	impls := []struct {
 		name string
@@ -94,6 +96,7 @@ func BenchmarkReconcile(b *testing.B) {
 	}{
 		{"native", native},
 		{"wasm", func(in []byte) ([]byte, error) { return interruptible.Call(b.Context(), "reconcile", in) }},
+		{"wasm-wazero-interrupt", func(in []byte) ([]byte, error) { return wazeroChecks.Call(b.Context(), "reconcile", in) }},
 		{"wasm-no-timeout", func(in []byte) ([]byte, error) { return plain.Call(b.Context(), "reconcile", in) }},
 	}
 	for _, n := range []int{10, 100, 1000} {
