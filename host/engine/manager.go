@@ -104,7 +104,7 @@ func New(ctx context.Context, opts Options) (_ *Manager, err error) {
 	if err != nil {
 		return nil, err
 	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	mapper := &cachedMapper{RESTMapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}
 	var minResync time.Duration
 	for _, cc := range cfg.Controllers {
 		if cc.ResyncPeriod > 0 && (minResync == 0 || cc.ResyncPeriod < minResync) {
