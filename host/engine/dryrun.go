@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-
 	"wasmctl.dev/wasmctl/abi"
 	"wasmctl.dev/wasmctl/host/apply"
 )

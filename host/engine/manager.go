@@ -21,9 +21,9 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
@@ -222,6 +222,10 @@ func New(ctx context.Context, opts Options) (_ *Manager, err error) {
 		}
 		if err := m.metrics.GaugeFunc("wasmctl_plugin_instances", "Live Wasm instances of a controller's plugin.",
 			prometheus.Labels{"controller": name}, func() float64 { return float64(plugin.Instances()) }); err != nil {
+			return nil, err
+		}
+		if err := m.metrics.GaugeFunc("wasmctl_plugin_idle_memory_bytes", "Linear memory of a controller's idle Wasm instances (it only grows during an instance's life).",
+			prometheus.Labels{"controller": name}, func() float64 { return float64(plugin.IdleMemoryBytes()) }); err != nil {
 			return nil, err
 		}
 		m.controllers = append(m.controllers, ctrl)

@@ -226,4 +226,3 @@ func (c *Controller) relatedObjects(r relatedInput, primary apply.Object) []appl
 	sortObjects(out)
 	return out
 }
-

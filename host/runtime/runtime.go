@@ -6,16 +6,19 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
 	"wasmctl.dev/wasmctl/host/runtime/internal/interrupt"
+	"wasmctl.dev/wasmctl/host/runtime/internal/mmapmem"
 )
 
 // Defaults for Limits.
@@ -98,6 +101,12 @@ type LoadOptions struct {
 	Limits Limits
 	// Config is what the Extism config_get function returns (go-pdk GetConfig).
 	Config map[string]string
+	// MaxInstances bounds the plugin's instances, hence its concurrent
+	// calls; further calls wait for a free instance. Default (0):
+	// GOMAXPROCS. A call runs guest code or host functions that do not
+	// block, so more instances than processors add memory (each keeps its
+	// linear memory, ~10 MiB for a Go guest) and no throughput.
+	MaxInstances int
 	// Interrupt, when InterruptWazero, uses wazero's mechanism even for a
 	// module the loop-check rewriter understands (for comparison). Default
 	// "": loop checks when possible.
@@ -115,6 +124,9 @@ type Plugin struct {
 	exports  map[string]bool
 	// interrupt is how a call past its timeout is stopped.
 	interrupt string
+
+	// slots holds one token per instance that may exist (MaxInstances).
+	slots chan struct{}
 
 	mu     sync.Mutex
 	idle   []*instance
@@ -175,6 +187,11 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte, opts LoadOptions) (*Plu
 		WithCloseOnContextDone(mode == InterruptWazero)
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	p := &Plugin{name: opts.Name, limits: lim, config: opts.Config, rt: rt, exports: map[string]bool{}, interrupt: mode}
+	maxInstances := opts.MaxInstances
+	if maxInstances <= 0 {
+		maxInstances = goruntime.GOMAXPROCS(0)
+	}
+	p.slots = make(chan struct{}, maxInstances)
 	ok := false
 	defer func() {
 		if !ok {
@@ -247,6 +264,21 @@ func (p *Plugin) Instances() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.live
+}
+
+// IdleMemoryBytes is the linear memory of the idle instances together.
+// Linear memory only grows: each instance keeps its largest size (a Go
+// guest's heap up to its next collection) for its lifetime.
+func (p *Plugin) IdleMemoryBytes() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var n uint64
+	for _, inst := range p.idle {
+		if inst.mem != nil {
+			n += uint64(inst.mem.Size())
+		}
+	}
+	return n
 }
 
 // Close closes every instance and the plugin's wazero runtime. Calls in
@@ -345,9 +377,15 @@ func (p *Plugin) classify(ctx context.Context, inst *instance, export string, st
 }
 
 func (p *Plugin) get(ctx context.Context) (*instance, error) {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, &CallError{Plugin: p.name, Kind: FailureCanceled, Msg: "waiting for a free instance: " + ctx.Err().Error()}
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
+		<-p.slots
 		return nil, &CallError{Plugin: p.name, Kind: FailureClosed, Msg: "plugin is closed"}
 	}
 	if n := len(p.idle); n > 0 {
@@ -363,26 +401,31 @@ func (p *Plugin) get(ctx context.Context) (*instance, error) {
 		p.mu.Lock()
 		p.live--
 		p.mu.Unlock()
+		<-p.slots
 		return nil, err
 	}
 	return inst, nil
 }
 
+// put returns an instance to the pool after a call.
 func (p *Plugin) put(inst *instance) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed {
 		p.live--
-		return
+	} else {
+		p.idle = append(p.idle, inst)
 	}
-	p.idle = append(p.idle, inst)
+	p.mu.Unlock()
+	<-p.slots
 }
 
+// discard closes an instance that must not be reused.
 func (p *Plugin) discard(inst *instance) {
 	_ = inst.mod.Close(context.Background())
 	p.mu.Lock()
 	p.live--
 	p.mu.Unlock()
+	<-p.slots
 }
 
 // instantiate creates a fresh instance and runs its _initialize (Go's
@@ -403,7 +446,8 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 		cctx, cancel = context.WithTimeout(cctx, 5*p.limits.Timeout)
 		defer cancel()
 	}
-	mod, err := p.rt.InstantiateModule(cctx, p.compiled, cfg)
+	// Linear memory outside the Go heap (see mmapmem).
+	mod, err := p.rt.InstantiateModule(experimental.WithMemoryAllocator(cctx, mmapmem.Allocator()), p.compiled, cfg)
 	if err != nil {
 		return nil, &CallError{Plugin: p.name, Export: "instantiate", Kind: FailureInstantiate, Msg: err.Error()}
 	}

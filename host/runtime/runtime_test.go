@@ -9,6 +9,7 @@ import (
 	goruntime "runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -140,32 +141,69 @@ func TestCommandModuleRefused(t *testing.T) {
 }
 
 // TestConcurrentCalls hammers one plugin from many goroutines: each call must
-// see its own input and output, and the pool must not grow past the
-// concurrency.
+// see its own input and output, and the pool must never grow past
+// MaxInstances (default GOMAXPROCS): the other callers wait.
 func TestConcurrentCalls(t *testing.T) {
-	p := load(t, "./testdata/misbehave", runtime.LoadOptions{})
-	const workers, calls = 8, 50
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for w := range workers {
-		wg.Go(func() {
-			for i := range calls {
-				want := fmt.Sprintf("worker %d call %d", w, i)
-				out, err := p.Call(context.Background(), "run", []byte("echo:"+want))
-				if err != nil || string(out) != want {
-					errs <- fmt.Errorf("got %q, %v; want %q", out, err, want)
-					return
-				}
+	for _, max := range []int{0, 3} {
+		t.Run(fmt.Sprintf("MaxInstances=%d", max), func(t *testing.T) {
+			p := load(t, "./testdata/misbehave", runtime.LoadOptions{MaxInstances: max})
+			bound := max
+			if bound == 0 {
+				bound = goruntime.GOMAXPROCS(0)
+			}
+			const workers, calls = 8, 50
+			var wg sync.WaitGroup
+			var peak atomic.Int64
+			errs := make(chan error, workers)
+			for w := range workers {
+				wg.Go(func() {
+					for i := range calls {
+						want := fmt.Sprintf("worker %d call %d", w, i)
+						out, err := p.Call(context.Background(), "run", []byte("echo:"+want))
+						if err != nil || string(out) != want {
+							errs <- fmt.Errorf("got %q, %v; want %q", out, err, want)
+							return
+						}
+						n := int64(p.Instances())
+						for old := peak.Load(); n > old && !peak.CompareAndSwap(old, n); old = peak.Load() {
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			if n := peak.Load(); n > int64(bound) || n == 0 {
+				t.Fatalf("peak of %d instances, want 1..%d", n, bound)
 			}
 		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
+}
+
+// TestWaitForInstance: a call waiting for the one instance gives up when
+// its context is done, and gets it once the instance is free.
+func TestWaitForInstance(t *testing.T) {
+	p := load(t, "./testdata/misbehave", runtime.LoadOptions{MaxInstances: 1, Limits: runtime.Limits{Timeout: time.Second}})
+	busy := make(chan error, 1)
+	go func() {
+		_, err := p.Call(context.Background(), "run", []byte("loop")) // holds the instance for its timeout
+		busy <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := p.Call(ctx, "run", []byte("echo:x"))
+	var ce *runtime.CallError
+	if !errors.As(err, &ce) || ce.Kind != runtime.FailureCanceled {
+		t.Fatalf("got %v, want canceled while waiting", err)
 	}
-	if n := p.Instances(); n > workers {
-		t.Fatalf("%d instances for %d concurrent callers", n, workers)
+	if err := <-busy; !errors.As(err, &ce) || ce.Kind != runtime.FailureTimeout {
+		t.Fatalf("busy call: %v, want timeout", err)
+	}
+	if out, err := p.Call(context.Background(), "run", []byte("echo:x")); err != nil || string(out) != "x" {
+		t.Fatalf("after: %q, %v", out, err)
 	}
 }
 

@@ -91,7 +91,7 @@ func check(global, yield uint32) []byte {
 	b = append(b, 0x45, 0x04, 0x40, 0x10)      // i32.eqz; if; call
 	b = binary.AppendUvarint(b, uint64(yield)) // $sched_yield
 	b = append(b, 0x1a, 0x41)                  // drop; i32.const
-	b = appendSLEB(b, Fuel)           // Fuel
+	b = appendSLEB(b, Fuel)                    // Fuel
 	b = append(append(b, 0x24), g...)          // global.set $fuel
 	b = append(b, 0x0b)                        // end
 	b = append(append(b, 0x23), g...)          // global.get $fuel
