@@ -255,6 +255,7 @@ func (ap *Applier) applyOne(ctx context.Context, primary Object, a *Action) (err
 	obj := a.Object
 	if a.Op == abi.OpCreate && a.Owned && metav1.GetControllerOfNoCopy(obj) == nil {
 		obj.SetOwnerReferences(append(obj.GetOwnerReferences(), ControllerRef(primary)))
+		a.raw = nil
 	}
 	if a.Op != abi.OpDelete {
 		if native, ok := ap.Native.For(a.GVK); ok {

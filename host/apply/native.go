@@ -100,8 +100,12 @@ func nativeWrite(ctx context.Context, c rest.Interface, m *meta.RESTMapping, a *
 		return "", "", fmt.Errorf("op %s has no native write", a.Op)
 	}
 	if a.Op != abi.OpPatch {
-		if body, err = json.Marshal(obj.Object); err != nil {
-			return "", "", err
+		// The plugin's JSON as it is, unless the host changed the object (a
+		// namespace left out is taken from the URL).
+		if body = a.raw; body == nil {
+			if body, err = json.Marshal(obj.Object); err != nil {
+				return "", "", err
+			}
 		}
 	}
 	if m.Scope.Name() == meta.RESTScopeNameNamespace {

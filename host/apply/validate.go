@@ -50,6 +50,9 @@ type Action struct {
 	Primary bool
 
 	resultRV string // the resourceVersion a successful write returned
+	// raw is the plugin's JSON of Object while the host has not changed it:
+	// sent as it is, it saves re-encoding the map.
+	raw []byte
 	// Key is namespace/name of the target ("" for a generateName create).
 	Key string
 }
@@ -138,6 +141,7 @@ func validateAction(a abi.Action, in Input) (Action, error) {
 	if err := json.Unmarshal(a.Object, &obj.Object); err != nil {
 		return act, fmt.Errorf("%s: object: %v", a.Op, err)
 	}
+	act.raw = a.Object
 	if obj.Object == nil {
 		return act, fmt.Errorf("%s: object must be a JSON object", a.Op)
 	}

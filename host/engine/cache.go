@@ -182,15 +182,22 @@ func (c *Cache) Count(gvr schema.GroupVersionResource) int {
 // UID, resourceVersion and projection.
 func (c *Cache) JSON(obj apply.Object, p *Projection) ([]byte, error) {
 	marshal := func() ([]byte, error) {
-		if p != nil {
+		u, isMap := obj.(*unstructured.Unstructured)
+		switch {
+		case p != nil && isMap:
 			m, err := p.Apply(obj)
 			if err != nil {
 				return nil, err
 			}
 			return json.Marshal(m)
-		}
-		if u, ok := obj.(*unstructured.Unstructured); ok {
+		case isMap:
 			return json.Marshal(u.Object)
+		case p != nil:
+			data, err := json.Marshal(obj)
+			if err != nil {
+				return nil, err
+			}
+			return p.ApplyJSON(data)
 		}
 		return json.Marshal(obj)
 	}

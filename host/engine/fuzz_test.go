@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -35,11 +36,27 @@ func FuzzProjection(f *testing.F) {
 		if err != nil || !json.Valid(data) {
 			t.Fatalf("projection produced bad JSON: %v", err)
 		}
+		// The JSON-level projection (typed objects) must agree with the
+		// map-level one, on the object as given and as re-encoded.
+		for _, in := range [][]byte{[]byte(object), before} {
+			got, err := p.ApplyJSON(in)
+			if err != nil {
+				t.Fatalf("ApplyJSON(%s): %v", in, err)
+			}
+			var a, b any
+			if err := json.Unmarshal(got, &a); err != nil {
+				t.Fatalf("ApplyJSON produced bad JSON %s: %v", got, err)
+			}
+			_ = json.Unmarshal(data, &b)
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("ApplyJSON(%s) = %s, Apply = %s", in, got, data)
+			}
+		}
 		after, _ := json.Marshal(obj)
 		if string(before) != string(after) {
 			t.Fatal("projection modified the cached object")
 		}
-		if kind, ok := obj["kind"]; ok && out["kind"] != kind {
+		if kind, ok := obj["kind"]; ok && !reflect.DeepEqual(out["kind"], kind) {
 			t.Fatal("projection dropped kind")
 		}
 	})
