@@ -70,7 +70,7 @@ func TestInspect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"exports:      [_initialize describe reconcile]", "name: replicaset", "kind: ReplicaSet", "compile time:"} {
+	for _, want := range []string{"exports:      [_initialize describe reconcile]", "name: replicaset", "kind: ReplicaSet", "compile time:", "timeouts:     loop checks inserted by the host"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("inspect output lacks %q:\n%s", want, out)
 		}

@@ -42,7 +42,7 @@ func newInspectCommand() *cobra.Command {
 			exports := p.Exports()
 			sort.Strings(exports)
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "file:         %s\nsize:         %d bytes\ncompile time: %s\nexports:      %v\n", args[0], len(wasm), compile.Round(time.Millisecond), exports)
+			fmt.Fprintf(out, "file:         %s\nsize:         %d bytes\ncompile time: %s\nexports:      %v\ntimeouts:     %s\n", args[0], len(wasm), compile.Round(time.Millisecond), exports, interruptText[p.Interrupt()])
 			if !p.HasExport(abi.ExportReconcile) {
 				fmt.Fprintf(out, "warning:      no %q export: not a wasmctl plugin\n", abi.ExportReconcile)
 			}
@@ -64,6 +64,12 @@ func newInspectCommand() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+var interruptText = map[string]string{
+	runtime.InterruptLoopChecks: "loop checks inserted by the host (fast)",
+	runtime.InterruptWazero:     "wazero's WithCloseOnContextDone (the module could not be rewritten; guest code runs 3-4x slower)",
+	runtime.InterruptNone:       "none",
 }
 
 // indent indents every line of s by two spaces.
