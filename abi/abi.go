@@ -276,6 +276,15 @@ type Manifest struct {
 	// copy and far less to decode in the guest. The primary is always sent
 	// whole.
 	Fields []FieldSelection `json:"fields,omitempty"`
+	// IgnoreOwnWrites: the host does not call the plugin again only because
+	// its cache caught up with the plugin's own last write of the primary
+	// (the echo of its status update). For a plugin whose response depends
+	// on the state alone, as upstream's controllers, that call is a no-op;
+	// a plugin that advances a state machine by writing the primary and
+	// expecting to be called again must leave it false (the default, and
+	// controller-runtime's behaviour). Any other change of the primary, its
+	// children or related objects, resyncs and requeues still call it.
+	IgnoreOwnWrites bool `json:"ignoreOwnWrites,omitempty"`
 }
 
 // FieldSelection lists the fields of one kind a plugin reads. apiVersion,

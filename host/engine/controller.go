@@ -82,6 +82,13 @@ type Controller struct {
 	// lastErrors holds, per key, the apply error of the previous response,
 	// sent in the next request (abi.ReconcileRequest.LastError).
 	lastErrors sync.Map // string -> *abi.ApplyError
+	// ownWrites holds, per key, the resourceVersion of the controller's
+	// last write of the primary, while its echo has not arrived
+	// (Manifest.IgnoreOwnWrites).
+	ownWrites sync.Map // string -> string
+	// awaitingWrite marks keys whose reconcile was deferred until the cache
+	// shows the primary write: their echo must enqueue them.
+	awaitingWrite sync.Map // string -> struct{}
 }
 
 type relatedInput struct {
@@ -154,12 +161,20 @@ func (c *Controller) processNextWorkItem(ctx, workCtx context.Context) bool {
 // reconcile runs the plugin for one key and applies its response.
 func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, error) {
 	logger := klog.FromContext(ctx)
+	if c.manifest.IgnoreOwnWrites {
+		// Marked before the cache is read: if the cache still shows the
+		// primary before the controller's last write, that write's echo
+		// arrives after this mark and enqueues the key (primaryUpdated).
+		c.awaitingWrite.Store(key, struct{}{})
+	}
 	obj, exists, err := c.primary.Informer.GetIndexer().GetByKey(key)
 	if err != nil {
 		return 0, err
 	}
 	if !exists {
 		c.expectations.Delete(key)
+		c.ownWrites.Delete(key)
+		c.awaitingWrite.Delete(key)
 		c.lastErrors.Delete(key)
 		c.metrics.ReconcileTotal.WithLabelValues(c.name, "gone").Inc()
 		return 0, nil
@@ -167,6 +182,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	primary := obj.(apply.Object) // read-only: owned by the cache
 	if !c.isPrimary(primary) {
 		c.expectations.Delete(key)
+		c.awaitingWrite.Delete(key)
 		return 0, nil
 	}
 	if !c.expectations.Satisfied(key) || !c.expectations.PrimaryObserved(key, primary.GetResourceVersion()) {
@@ -175,6 +191,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		return 0, nil
 	}
 
+	c.awaitingWrite.Delete(key)
 	req, controlled, orphans, err := c.buildRequest(key, primary)
 	if err != nil {
 		return 0, fmt.Errorf("build request: %w", err)
@@ -256,6 +273,9 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	c.lastErrors.Delete(key)
 	if outcome.PrimaryRV != "" && outcome.PrimaryRV != primary.GetResourceVersion() {
 		c.expectations.ExpectPrimaryWrite(key, primary.GetResourceVersion())
+		if c.manifest.IgnoreOwnWrites {
+			c.ownWrites.Store(key, outcome.PrimaryRV)
+		}
 	}
 	c.metrics.ReconcileTotal.WithLabelValues(c.name, "success").Inc()
 	if len(actions) > 0 {
@@ -275,6 +295,26 @@ func (c *Controller) scope(gvk schema.GroupVersionKind) (bool, error) {
 // isPrimary reports whether obj passes the manifest's selector.
 func (c *Controller) isPrimary(obj apply.Object) bool {
 	return c.forSelector == nil || c.forSelector.Matches(labels.Set(obj.GetLabels()))
+}
+
+// primaryUpdated enqueues an updated primary, unless the update is only the
+// echo of the controller's own last write and the plugin asked to ignore
+// those (Manifest.IgnoreOwnWrites).
+func (c *Controller) primaryUpdated(oldObj, obj any) {
+	if c.manifest.IgnoreOwnWrites {
+		old, cur := asObject(oldObj), asObject(obj)
+		if old != nil && cur != nil && old.GetResourceVersion() != cur.GetResourceVersion() {
+			key := objectKey(cur)
+			if rv, ok := c.ownWrites.Load(key); ok && rv == cur.GetResourceVersion() {
+				c.ownWrites.Delete(key)
+				if _, waiting := c.awaitingWrite.Load(key); !waiting {
+					c.metrics.ReconcileTotal.WithLabelValues(c.name, "own_write_ignored").Inc()
+					return
+				}
+			}
+		}
+	}
+	c.enqueue(obj)
 }
 
 func (c *Controller) enqueue(obj any) {

@@ -19,7 +19,7 @@ import (
 func (c *Controller) addHandlers() error {
 	if _, err := c.primary.Informer.AddEventHandlerWithResyncPeriod(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
-		UpdateFunc: func(_, obj any) { c.enqueue(obj) },
+		UpdateFunc: c.primaryUpdated,
 		DeleteFunc: c.enqueue,
 	}, resyncOr(c.resync)); err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/utils/ptr"
 
 	"wasmctl.dev/wasmctl/internal/hosttest"
@@ -21,8 +22,9 @@ import (
 )
 
 var (
-	env *testenv.Environment
-	cs  *kubernetes.Clientset
+	env  *testenv.Environment
+	cs   *kubernetes.Clientset
+	host *hosttest.Host
 )
 
 func TestMain(m *testing.M) {
@@ -32,6 +34,7 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			return nil, err
 		}
+		host = h
 		return h.Stop, nil
 	}))
 }
@@ -147,6 +150,11 @@ func TestScaleUpDownToZero(t *testing.T) {
 	}
 	if reasons["SuccessfulCreate"] != 8 || reasons["SuccessfulDelete"] != 5 {
 		t.Fatalf("events %v, want 8 SuccessfulCreate and 5 SuccessfulDelete", reasons)
+	}
+	// The manifest's ignoreOwnWrites: the echoes of the plugin's status
+	// writes did not call it again (and it still converged, above).
+	if n := testutil.ToFloat64(host.Manager.Metrics().ReconcileTotal.WithLabelValues("replicaset", "own_write_ignored")); n < 1 {
+		t.Fatalf("%v echoes of own status writes ignored, want some", n)
 	}
 }
 

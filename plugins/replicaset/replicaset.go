@@ -42,6 +42,9 @@ func Manifest() *abi.Manifest {
 		Related: []abi.RelatedInput{{Name: RelatedPods, Type: abi.TypeRef{APIVersion: "v1", Kind: "Pod"}, Select: abi.SelectSiblingSelected}},
 		// Only what decodePod reads crosses into the plugin: a pod shrinks
 		// from ~2 KiB to ~0.5 KiB of JSON.
+		// The echo of its own status write changes nothing it computes
+		// (upstream syncs on it and finds nothing to do).
+		IgnoreOwnWrites: true,
 		Fields: []abi.FieldSelection{{Type: abi.TypeRef{APIVersion: "v1", Kind: "Pod"}, Paths: []string{
 			"metadata.labels",
 			"metadata.annotations[" + deletionCostAnnotation + "]",
