@@ -221,11 +221,15 @@ func New(ctx context.Context, opts Options) (_ *Manager, err error) {
 			return nil, err
 		}
 		if err := m.metrics.GaugeFunc("wasmctl_plugin_instances", "Live Wasm instances of a controller's plugin.",
-			prometheus.Labels{"controller": name}, func() float64 { return float64(plugin.Instances()) }); err != nil {
+			prometheus.Labels{"controller": name}, func() float64 {
+				return ctrl.plugin.stat(func(p *runtime.Plugin) float64 { return float64(p.Instances()) })
+			}); err != nil {
 			return nil, err
 		}
 		if err := m.metrics.GaugeFunc("wasmctl_plugin_idle_memory_bytes", "Linear memory of a controller's idle Wasm instances (it only grows during an instance's life).",
-			prometheus.Labels{"controller": name}, func() float64 { return float64(plugin.IdleMemoryBytes()) }); err != nil {
+			prometheus.Labels{"controller": name}, func() float64 {
+				return ctrl.plugin.stat(func(p *runtime.Plugin) float64 { return float64(p.IdleMemoryBytes()) })
+			}); err != nil {
 			return nil, err
 		}
 		m.controllers = append(m.controllers, ctrl)

@@ -49,6 +49,15 @@ func (s *pluginSlot) Call(ctx context.Context, export string, input []byte) ([]b
 	}
 }
 
+// stat reads a number from the current plugin (0 when it is not a
+// *runtime.Plugin): gauges must follow hot reloads.
+func (s *pluginSlot) stat(f func(*runtime.Plugin) float64) float64 {
+	if rp, ok := s.cur.Load().Plugin.(*runtime.Plugin); ok {
+		return f(rp)
+	}
+	return 0
+}
+
 // retire closes old once its in-flight calls are done.
 func retire(old *livePlugin) {
 	if old == nil || old.close == nil {

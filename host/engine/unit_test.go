@@ -6,6 +6,10 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"wasmctl.dev/wasmctl/abi"
+	"wasmctl.dev/wasmctl/host/plugintest"
+	"wasmctl.dev/wasmctl/host/runtime"
 )
 
 func TestProjection(t *testing.T) {
@@ -84,5 +88,27 @@ func TestExpectations(t *testing.T) {
 	}
 	if !e.PrimaryObserved(key, "11") || !e.PrimaryObserved(key, "10") {
 		t.Fatal("once observed, the record is gone")
+	}
+}
+
+// TestPluginSlotStatFollowsReload: gauges read the plugin in the slot now,
+// not the one loaded at start (which a hot reload closes).
+func TestPluginSlotStatFollowsReload(t *testing.T) {
+	first := plugintest.Build(t, "../../plugins/replicaset/cmd", runtime.Limits{}).Plugin
+	second := plugintest.Build(t, "../../plugins/replicaset/cmd", runtime.Limits{MaxOutputBytes: 1 << 20}).Plugin
+	var slot pluginSlot
+	slot.set(first, nil)
+	instances := func() float64 {
+		return slot.stat(func(p *runtime.Plugin) float64 { return float64(p.Instances()) })
+	}
+	if _, err := first.Call(t.Context(), abi.ExportDescribe, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := instances(); got != 1 {
+		t.Fatalf("%v instances before the swap, want 1", got)
+	}
+	slot.set(second, nil)
+	if got := instances(); got != 0 {
+		t.Fatalf("%v instances after the swap, want the new plugin's 0", got)
 	}
 }
