@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	goruntime "runtime"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"wasmctl.dev/wasmctl/host/plugintest"
 	"wasmctl.dev/wasmctl/host/runtime"
+	"wasmctl.dev/wasmctl/internal/wasmbuild"
 )
 
 func load(t testing.TB, pkg string, opts runtime.LoadOptions) *runtime.Plugin {
@@ -273,6 +275,42 @@ func TestInterruptModes(t *testing.T) {
 					t.Fatalf("next call: %q, %v", out, err)
 				}
 			})
+		}
+	}
+}
+
+// TestRewrittenModuleCached: with a cache directory, the loop-check rewrite
+// of a module is kept as one file, and a later load (a warm start) uses it.
+func TestRewrittenModuleCached(t *testing.T) {
+	path, err := wasmbuild.Build("", "./testdata/misbehave")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for i := range 2 {
+		rt, err := runtime.New(runtime.Options{CacheDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := rt.Load(context.Background(), wasm, runtime.LoadOptions{Name: "m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Interrupt() != runtime.InterruptLoopChecks {
+			t.Fatalf("load %d: %s", i, p.Interrupt())
+		}
+		if out, err := p.Call(context.Background(), "run", []byte("echo:ok")); err != nil || string(out) != "ok" {
+			t.Fatalf("load %d: %q, %v", i, out, err)
+		}
+		p.Close(context.Background())
+		rt.Close(context.Background())
+		entries, _ := filepath.Glob(filepath.Join(dir, "wasmctl-interrupt-*", "*"))
+		if len(entries) != 1 || !strings.HasSuffix(entries[0], ".wasm") {
+			t.Fatalf("load %d: cache entries %v, want one rewritten module", i, entries)
 		}
 	}
 }

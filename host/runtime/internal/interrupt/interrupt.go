@@ -53,6 +53,9 @@ import (
 )
 
 const (
+	// Version changes whenever Instrument's output changes (it keys caches
+	// of rewritten modules).
+	Version = "1"
 	// HostModule is the module the sched_yield import is redirected to; its
 	// sched_yield function (no parameters, an i32 errno result) must stop
 	// the call when the call's context is done, and return 0 otherwise.
