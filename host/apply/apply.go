@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/record"
@@ -319,20 +320,52 @@ func patchOptions(a *Action, fieldManager string) (types.PatchType, metav1.Patch
 	return pt, opts
 }
 
-// record emits upstream's events for owned creates and deletes.
+// ownedEvents is upstream's wording of the events for owned creates and
+// deletes, which depends on the controller upstream that owns the kind.
+type ownedEvents struct {
+	created, createFailed, deleted, deleteFailed string // formats
+	// quietAlreadyExists: no FailedCreate for AlreadyExists.
+	quietAlreadyExists bool
+}
+
+// eventsFor returns the wording for an owned kind: Jobs as the CronJob
+// controller words them (its AlreadyExists is handled, not reported: the
+// plugin sees it in lastError), everything else as the ReplicaSet
+// controller words pods.
+func eventsFor(gvk schema.GroupVersionKind) ownedEvents {
+	if gvk.Group == "batch" && gvk.Kind == "Job" {
+		return ownedEvents{
+			created: "Created job %s", createFailed: "Error creating job: %v",
+			deleted: "Deleted job %s", deleteFailed: "Deleted job: %v",
+			quietAlreadyExists: true,
+		}
+	}
+	kind := strings.ToLower(gvk.Kind)
+	return ownedEvents{
+		created: "Created " + kind + ": %s", createFailed: "Error creating: %v",
+		deleted: "Deleted " + kind + ": %s", deleteFailed: "Error deleting: %v",
+	}
+}
+
+// record emits upstream's events for owned creates and deletes. As
+// upstream, a create refused because the namespace is terminating is not
+// reported.
 func (ap *Applier) record(primary Object, a *Action, created string, err error) {
 	if ap.Recorder == nil || !a.Owned {
 		return
 	}
-	kind := strings.ToLower(a.GVK.Kind)
+	ev := eventsFor(a.GVK)
 	switch {
 	case a.Op == abi.OpCreate && err == nil:
-		ap.Recorder.Eventf(primary, corev1.EventTypeNormal, "SuccessfulCreate", "Created %s: %s", kind, created)
+		ap.Recorder.Eventf(primary, corev1.EventTypeNormal, "SuccessfulCreate", ev.created, created)
 	case a.Op == abi.OpCreate:
-		ap.Recorder.Eventf(primary, corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
+		if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) || (ev.quietAlreadyExists && apierrors.IsAlreadyExists(err)) {
+			return
+		}
+		ap.Recorder.Eventf(primary, corev1.EventTypeWarning, "FailedCreate", ev.createFailed, err)
 	case a.Op == abi.OpDelete && err == nil:
-		ap.Recorder.Eventf(primary, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted %s: %s", kind, a.Object.GetName())
+		ap.Recorder.Eventf(primary, corev1.EventTypeNormal, "SuccessfulDelete", ev.deleted, a.Object.GetName())
 	case a.Op == abi.OpDelete:
-		ap.Recorder.Eventf(primary, corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
+		ap.Recorder.Eventf(primary, corev1.EventTypeWarning, "FailedDelete", ev.deleteFailed, err)
 	}
 }

@@ -127,6 +127,20 @@ func TestMissedScheduleRunsAtOnce(t *testing.T) {
 		}
 		return nil
 	})
+	// Upstream's event, in the CronJob controller's words.
+	testenv.Eventually(t, 5*time.Second, func() error {
+		evs, err := cs.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		msg := fmt.Sprintf("Created job late-%d", want.Unix()/60)
+		for _, e := range evs.Items {
+			if e.Reason == "SuccessfulCreate" && e.Message == msg && e.InvolvedObject.Name == "late" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no SuccessfulCreate %q among %d events", msg, len(evs.Items))
+	})
 }
 
 // activeJob creates a Job controlled by the CronJob and records it in
