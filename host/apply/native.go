@@ -77,7 +77,7 @@ func (n *NativeClients) For(gvk schema.GroupVersionKind) (rest.Interface, bool) 
 }
 
 // nativeWrite sends a create, update, status update or patch through c and
-// returns the resourceVersion and name of the written object.
+// returns the written object's name and resourceVersion.
 func nativeWrite(ctx context.Context, c rest.Interface, m *meta.RESTMapping, a *Action, fieldManager string) (name, rv string, err error) {
 	obj := a.Object
 	var req *rest.Request
