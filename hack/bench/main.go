@@ -30,6 +30,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
@@ -392,8 +393,8 @@ func createReplicaSets(ctx context.Context, c kubernetes.Interface, n, r int) er
 func runFloor(ctx context.Context, e *testenv.Environment, n, r int) (result, error) {
 	cfg := e.RESTConfig()
 	cfg.QPS, cfg.Burst = float32(*qps), *qps
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	cfg.ContentType = runtime.ContentTypeProtobuf
+	cfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
 	c, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return result{}, err

@@ -17,9 +17,6 @@ import (
 	"wasmctl.dev/wasmctl/abi"
 )
 
-// ContentTypeProtobuf is the API server's protobuf encoding.
-const ContentTypeProtobuf = "application/vnd.kubernetes.protobuf"
-
 // NativeClients writes the kinds client-go knows (its scheme: the built-in
 // API) through REST clients that send JSON — the plugin's object as it is —
 // and read the API server's answer as protobuf into a typed struct.
@@ -67,7 +64,7 @@ func (n *NativeClients) For(gvk schema.GroupVersionKind) (rest.Interface, bool) 
 	}
 	cfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
 	cfg.ContentType = runtime.ContentTypeJSON // request bodies: the plugin's JSON
-	cfg.AcceptContentTypes = ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	cfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
 	c, err := rest.RESTClientForConfigAndClient(cfg, n.http)
 	if err != nil {
 		return nil, false

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -94,8 +95,8 @@ func New(ctx context.Context, opts Options) (_ *Manager, err error) {
 		return nil, err
 	}
 	proto := rest.CopyConfig(rc)
-	proto.ContentType = apply.ContentTypeProtobuf
-	proto.AcceptContentTypes = apply.ContentTypeProtobuf + "," + "application/json"
+	proto.ContentType = kruntime.ContentTypeProtobuf
+	proto.AcceptContentTypes = kruntime.ContentTypeProtobuf + "," + kruntime.ContentTypeJSON
 	typed, err := kubernetes.NewForConfig(proto)
 	if err != nil {
 		return nil, err
