@@ -182,24 +182,17 @@ func (c *Cache) Count(gvr schema.GroupVersionResource) int {
 // UID, resourceVersion and projection.
 func (c *Cache) JSON(obj apply.Object, p *Projection) ([]byte, error) {
 	marshal := func() ([]byte, error) {
-		u, isMap := obj.(*unstructured.Unstructured)
-		switch {
-		case p != nil && isMap:
-			m, err := p.Apply(obj)
-			if err != nil {
-				return nil, err
+		if u, ok := obj.(*unstructured.Unstructured); ok {
+			if p != nil {
+				return json.Marshal(p.Apply(u))
 			}
-			return json.Marshal(m)
-		case isMap:
 			return json.Marshal(u.Object)
-		case p != nil:
-			data, err := json.Marshal(obj)
-			if err != nil {
-				return nil, err
-			}
-			return p.ApplyJSON(data)
 		}
-		return json.Marshal(obj)
+		data, err := json.Marshal(obj)
+		if err != nil || p == nil {
+			return data, err
+		}
+		return p.ApplyJSON(data)
 	}
 	uid, rv := obj.GetUID(), obj.GetResourceVersion()
 	if uid == "" || rv == "" {

@@ -8,9 +8,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-
-	"wasmctl.dev/wasmctl/host/apply"
 )
 
 // Projection keeps the fields of an object a plugin reads (see
@@ -86,21 +83,12 @@ func splitPath(path string) ([]string, error) {
 }
 
 // Apply returns a new object with only the projected fields. The input is
-// not modified (it belongs to the cache); kept values of an unstructured
-// object are shared, not copied, which is safe because the result is only
-// marshalled. A typed object is converted to its JSON form first.
-func (p *Projection) Apply(o apply.Object) (map[string]any, error) {
-	m := map[string]any(nil)
-	if u, ok := o.(*unstructured.Unstructured); ok {
-		m = u.Object
-	} else {
-		var err error
-		if m, err = runtime.DefaultUnstructuredConverter.ToUnstructured(o); err != nil {
-			return nil, err
-		}
-	}
-	out, _ := project(m, p.root).(map[string]any)
-	return out, nil
+// not modified (it belongs to the cache); kept values are shared, not
+// copied, which is safe because the result is only marshalled. Typed
+// objects are projected on their JSON instead (ApplyJSON).
+func (p *Projection) Apply(u *unstructured.Unstructured) map[string]any {
+	out, _ := project(u.Object, p.root).(map[string]any)
+	return out
 }
 
 func project(v any, n *fieldNode) any {
