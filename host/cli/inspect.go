@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"wasmctl.dev/wasmctl/abi"
-	"wasmctl.dev/wasmctl/host/config"
 	"wasmctl.dev/wasmctl/host/runtime"
 )
 
@@ -84,11 +83,7 @@ func newValidateCommand() *cobra.Command {
 		Short: "Check a configuration and compile its plugins, without a cluster",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(path, nil)
-			if err != nil {
-				return err
-			}
-			manifests, err := loadManifests(cmd.Context(), cfg)
+			cfg, manifests, err := loadManifests(cmd.Context(), path)
 			if err != nil {
 				return err
 			}

@@ -21,11 +21,7 @@ func newRBACCommand() *cobra.Command {
 		Short: "Print the least RBAC the configured controllers need (ClusterRole, Role for leader election, bindings)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(path, nil)
-			if err != nil {
-				return err
-			}
-			manifests, err := loadManifests(cmd.Context(), cfg)
+			_, manifests, err := loadManifests(cmd.Context(), path)
 			if err != nil {
 				return err
 			}
@@ -48,12 +44,17 @@ func newRBACCommand() *cobra.Command {
 	return cmd
 }
 
-// loadManifests compiles every plugin of cfg and returns the effective
-// manifests (describe output overridden by the config).
-func loadManifests(ctx context.Context, cfg *config.Config) ([]abi.Manifest, error) {
+// loadManifests loads the configuration at path, compiles every plugin and
+// returns the effective manifests (describe output overridden by the
+// config), one per controller.
+func loadManifests(ctx context.Context, path string) (*config.Config, []abi.Manifest, error) {
+	cfg, err := config.Load(path, nil)
+	if err != nil {
+		return nil, nil, err
+	}
 	rt, err := runtime.New(runtime.Options{CacheDir: cfg.CompilationCacheDir})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rt.Close(context.Background())
 	var out []abi.Manifest
@@ -61,10 +62,10 @@ func loadManifests(ctx context.Context, cfg *config.Config) ([]abi.Manifest, err
 		cc := &cfg.Controllers[i]
 		p, m, err := engine.LoadPlugin(ctx, rt, cfg.PluginPath(cc), cc)
 		if err != nil {
-			return nil, fmt.Errorf("controllers[%d].plugin: %w", i, err)
+			return nil, nil, fmt.Errorf("controllers[%d].plugin: %w", i, err)
 		}
 		p.Close(context.Background())
 		out = append(out, m)
 	}
-	return out, nil
+	return cfg, out, nil
 }
