@@ -205,10 +205,11 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte, opts LoadOptions) (*Plu
 	if pages == 0 {
 		return nil, fmt.Errorf("plugin %s: memory limit %d is below one 64 KiB page", opts.Name, lim.MemoryBytes)
 	}
-	// A timeout must stop a guest spinning in a loop. Checks inserted at
-	// loop heads (host/runtime/internal/interrupt) cost a global read per
-	// iteration; wazero's WithCloseOnContextDone, the fallback for modules
-	// the rewriter does not understand, a call per iteration.
+	// A timeout must stop a guest spinning in a loop. The checks inserted at
+	// loop heads (host/runtime/internal/interrupt) cost a counter update per
+	// iteration and a host call every interrupt.Fuel iterations; wazero's
+	// WithCloseOnContextDone, the fallback for modules the rewriter does not
+	// understand, leaves compiled code for Go at every iteration.
 	mode := InterruptNone
 	if lim.Timeout > 0 {
 		mode = InterruptWazero

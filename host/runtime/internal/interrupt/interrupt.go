@@ -329,11 +329,11 @@ func instrumentBody(out, fn, chk []byte) ([]byte, int, error) {
 		op := r.byte()
 		isLoop := false
 		switch {
-		case op == 0x03: // loop
-			r.s33()
+		case op == 0x03: // loop: block type (s33)
+			r.sleb()
 			isLoop = true
-		case op == 0x02 || op == 0x04: // block, if
-			r.s33()
+		case op == 0x02 || op == 0x04: // block, if: block type (s33)
+			r.sleb()
 		case op <= 0x01, op == 0x05, op == 0x0b, op == 0x0f, op == 0x1a, op == 0x1b, op == 0xd1:
 			// unreachable nop else end return drop select ref.is_null
 		case op == 0x0c, op == 0x0d: // br, br_if
@@ -459,8 +459,6 @@ func (r *reader) sleb() {
 		}
 	}
 }
-
-func (r *reader) s33() { r.sleb() }
 
 func (r *reader) limits() {
 	flags := r.byte()
