@@ -114,12 +114,24 @@ const (
 	OpDelete Op = "delete"
 )
 
+// Ops lists every Op.
+var Ops = []Op{OpCreate, OpUpdate, OpUpdateStatus, OpPatch, OpDelete}
+
+// PatchType is the format of an OpPatch action's Patch.
+type PatchType string
+
 // Patch types for OpPatch.
 const (
-	PatchMerge     = "merge"
-	PatchJSON      = "json"
-	PatchStrategic = "strategic"
-	PatchApply     = "apply"
+	// PatchMerge is a JSON merge patch (RFC 7386).
+	PatchMerge PatchType = "merge"
+	// PatchJSON is a JSON patch (RFC 6902).
+	PatchJSON PatchType = "json"
+	// PatchStrategic is a Kubernetes strategic merge patch (built-in kinds
+	// only).
+	PatchStrategic PatchType = "strategic"
+	// PatchApply is a server-side apply configuration; the host applies it
+	// with force under the controller's field manager.
+	PatchApply PatchType = "apply"
 )
 
 // Action is one change the plugin asks the host to make.
@@ -130,7 +142,7 @@ type Action struct {
 	// metadata.name (and metadata.uid for a delete precondition).
 	Object json.RawMessage `json:"object"`
 	// PatchType is merge, json, strategic or apply (OpPatch only).
-	PatchType string `json:"patchType,omitempty"`
+	PatchType PatchType `json:"patchType,omitempty"`
 	// Patch is the patch document (OpPatch only).
 	Patch json.RawMessage `json:"patch,omitempty"`
 	// Subresource patches a subresource, e.g. "status" (OpPatch only).
@@ -139,15 +151,18 @@ type Action struct {
 	PropagationPolicy string `json:"propagationPolicy,omitempty"`
 }
 
+// EventType is the type of a Kubernetes Event: Normal or Warning.
+type EventType string
+
 // Event types.
 const (
-	EventNormal  = "Normal"
-	EventWarning = "Warning"
+	EventNormal  EventType = "Normal"
+	EventWarning EventType = "Warning"
 )
 
 // Event is a Kubernetes Event the host records on the primary object.
 type Event struct {
-	Type    string `json:"type"`
+	Type    EventType `json:"type"`
 	Reason  string `json:"reason"`
 	Message string `json:"message"`
 }
@@ -180,7 +195,7 @@ func (r *ReconcileResponse) Add(op Op, obj any) error {
 }
 
 // AddPatch appends a patch of the object ref names.
-func (r *ReconcileResponse) AddPatch(ref ObjectRef, patchType string, patch any) error {
+func (r *ReconcileResponse) AddPatch(ref ObjectRef, patchType PatchType, patch any) error {
 	obj, err := json.Marshal(ref.object())
 	if err != nil {
 		return err
@@ -202,7 +217,7 @@ func (r *ReconcileResponse) AddDelete(ref ObjectRef, propagationPolicy string) {
 }
 
 // Event appends an Event to record on the primary.
-func (r *ReconcileResponse) Event(eventType, reason, messageFmt string, args ...any) {
+func (r *ReconcileResponse) Event(eventType EventType, reason, messageFmt string, args ...any) {
 	r.Events = append(r.Events, Event{Type: eventType, Reason: reason, Message: fmt.Sprintf(messageFmt, args...)})
 }
 
@@ -285,6 +300,54 @@ type Manifest struct {
 	// controller-runtime's behaviour). Any other change of the primary, its
 	// children or related objects, resyncs and requeues still call it.
 	IgnoreOwnWrites bool `json:"ignoreOwnWrites,omitempty"`
+	// OwnedEvents words the Events the host records on the primary when it
+	// creates or deletes an object of an owns kind for the plugin, per kind.
+	// An owns kind without an entry gets DefaultOwnedEvents.
+	OwnedEvents []OwnedEvents `json:"ownedEvents,omitempty"`
+}
+
+// OwnedEvents words the Events recorded on the primary for the creates and
+// deletes of one owns kind that the host applies. Their reasons are
+// upstream's: SuccessfulCreate, FailedCreate (Warning), SuccessfulDelete,
+// FailedDelete (Warning).
+//
+// Each message is a template in which the host replaces
+//
+//	{name}        the created or deleted object's name
+//	{kind}        its kind ("Pod"), {kindLower} in lower case ("pod")
+//	{namespace}   its namespace
+//	{primary}     the primary's name, {primaryKind} its kind
+//	{error}       the API server's error (FailedCreate, FailedDelete)
+//
+// An empty message takes DefaultOwnedEvents' wording; "-" records no Event
+// of that reason (Deployment records none for its ReplicaSets).
+//
+// A delete that finds the object already gone records nothing: the plugin
+// got what it asked for, and upstream's controllers are silent there too.
+type OwnedEvents struct {
+	Type         TypeRef `json:"type"`
+	Created      string  `json:"created,omitempty"`
+	CreateFailed string  `json:"createFailed,omitempty"`
+	Deleted      string  `json:"deleted,omitempty"`
+	DeleteFailed string  `json:"deleteFailed,omitempty"`
+	// QuietReasons are API status reasons ("AlreadyExists") for which no
+	// FailedCreate or FailedDelete is recorded: the plugin handles them
+	// (it sees the error in the next request's lastError). A create refused
+	// because the namespace is terminating is never reported, as upstream.
+	QuietReasons []string `json:"quietReasons,omitempty"`
+}
+
+// NoEvent, as an OwnedEvents message, records no Event.
+const NoEvent = "-"
+
+// DefaultOwnedEvents is the wording of an owns kind whose manifest says
+// nothing: kube-controller-manager's pod control (ReplicaSet, Job, DaemonSet
+// pods), e.g. "Created pod: web-x7k2p".
+var DefaultOwnedEvents = OwnedEvents{
+	Created:      "Created {kindLower}: {name}",
+	CreateFailed: "Error creating: {error}",
+	Deleted:      "Deleted {kindLower}: {name}",
+	DeleteFailed: "Error deleting: {error}",
 }
 
 // FieldSelection lists the fields of one kind a plugin reads. apiVersion,
@@ -318,19 +381,25 @@ type RelatedInput struct {
 	//     for the colocation rank of pods to delete.
 	//   - "namespace": every object of Type in the primary's namespace.
 	//   - "all": every object of Type in the cluster.
-	Select string `json:"select"`
+	Select Select `json:"select"`
 	// LabelSelector, when set, keeps only objects whose labels match it
 	// (Kubernetes label selector syntax: "a=b,c!=d,e,!f,g in (h,i)").
 	LabelSelector string `json:"labelSelector,omitempty"`
 }
 
-// Related selectors.
+// Select says which objects a RelatedInput returns (see RelatedInput.Select).
+type Select string
+
+// Related selections.
 const (
-	SelectSiblingChildren = "siblingChildren"
-	SelectSiblingSelected = "siblingSelected"
-	SelectNamespace       = "namespace"
-	SelectAll             = "all"
+	SelectSiblingChildren Select = "siblingChildren"
+	SelectSiblingSelected Select = "siblingSelected"
+	SelectNamespace       Select = "namespace"
+	SelectAll             Select = "all"
 )
+
+// Selects lists every valid Select, in documentation order.
+var Selects = []Select{SelectSiblingChildren, SelectSiblingSelected, SelectNamespace, SelectAll}
 
 // Permission grants verbs on a kind. Namespaces empty means the primary's
 // namespace only; ["*"] means any namespace and cluster-scoped objects.

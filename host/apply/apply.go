@@ -309,7 +309,7 @@ func (ap *Applier) applyOne(ctx context.Context, primary Object, a *Action) (err
 // server-side apply: a controller owns the fields it applies.
 func patchOptions(a *Action, fieldManager string) (types.PatchType, metav1.PatchOptions) {
 	opts := metav1.PatchOptions{FieldManager: fieldManager}
-	pt := map[string]types.PatchType{
+	pt := map[abi.PatchType]types.PatchType{
 		abi.PatchMerge: types.MergePatchType, abi.PatchJSON: types.JSONPatchType,
 		abi.PatchStrategic: types.StrategicMergePatchType, abi.PatchApply: types.ApplyPatchType,
 	}[a.PatchType]

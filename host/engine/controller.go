@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -212,7 +213,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		}
 		c.metrics.PluginFailures.WithLabelValues(c.name, reason).Inc()
 		c.metrics.ReconcileTotal.WithLabelValues(c.name, "plugin_error").Inc()
-		c.recorder.Eventf(primary, abi.EventWarning, ReasonPluginFailed, "Plugin %s failed (%s): %s", c.name, reason, truncate(err.Error(), 512))
+		c.recorder.Eventf(primary, corev1.EventTypeWarning, ReasonPluginFailed, "Plugin %s failed (%s): %s", c.name, reason, truncate(err.Error(), 512))
 		return 0, err
 	}
 
@@ -230,11 +231,11 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	if err != nil {
 		c.metrics.RefusedResponses.WithLabelValues(c.name).Inc()
 		c.metrics.ReconcileTotal.WithLabelValues(c.name, "refused").Inc()
-		c.recorder.Eventf(primary, abi.EventWarning, ReasonResponseRefused, "Response of plugin %s refused, nothing applied: %s", c.name, truncate(err.Error(), 512))
+		c.recorder.Eventf(primary, corev1.EventTypeWarning, ReasonResponseRefused, "Response of plugin %s refused, nothing applied: %s", c.name, truncate(err.Error(), 512))
 		return 0, err
 	}
 	for _, ev := range resp.Events {
-		c.recorder.Event(primary, ev.Type, ev.Reason, ev.Message)
+		c.recorder.Event(primary, string(ev.Type), ev.Reason, ev.Message)
 	}
 
 	creates, deletes := 0, []string(nil)
@@ -265,7 +266,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 			// Owned creates and deletes have their own events; a conflict is
 			// routine (the cache was behind).
 			if !ownedWrite && !apierrors.IsConflict(err) {
-				c.recorder.Eventf(primary, abi.EventWarning, ReasonApplyFailed, "%s", truncate(err.Error(), 512))
+				c.recorder.Eventf(primary, corev1.EventTypeWarning, ReasonApplyFailed, "%s", truncate(err.Error(), 512))
 			}
 		}
 		return 0, err
