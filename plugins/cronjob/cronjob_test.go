@@ -141,7 +141,7 @@ func summarise(t *testing.T, resp *abi.ReconcileResponse) result {
 		}
 	}
 	for _, e := range resp.Events {
-		r.events = append(r.events, e.Type+" "+e.Reason)
+		r.events = append(r.events, string(e.Type)+" "+e.Reason)
 		r.messages = append(r.messages, e.Message)
 	}
 	return r
