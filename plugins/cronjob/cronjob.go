@@ -45,6 +45,15 @@ func Manifest() *abi.Manifest {
 		Version: "0.1.0",
 		For:     abi.TypeRef{APIVersion: "batch/v1", Kind: "CronJob"},
 		Owns:    []abi.TypeRef{{APIVersion: "batch/v1", Kind: "Job"}},
+		// The CronJob controller's words for its Jobs; it handles
+		// AlreadyExists itself (the Job of this schedule exists: nothing to
+		// report), so the host records no FailedCreate for it.
+		OwnedEvents: []abi.OwnedEvents{{
+			Type:    abi.TypeRef{APIVersion: "batch/v1", Kind: "Job"},
+			Created: "Created job {name}", CreateFailed: "Error creating job: {error}",
+			Deleted: "Deleted job {name}", DeleteFailed: "Deleted job: {error}",
+			QuietReasons: []string{"AlreadyExists"},
+		}},
 	}
 }
 
