@@ -7,7 +7,8 @@
 // wasm output turns every jump inside a function into a branch back to one
 // loop header (its goroutine-resumption dispatch), so that exit runs at
 // almost every basic block: the ReplicaSet plugin ran 3–4.6× slower with it
-// than without.
+// than without. C, Rust and AssemblyScript code pays less but still 2–8× per
+// call (a C plugin's 100 KiB call took 31 ms with it, 5.8 ms with checks).
 //
 // Instrument rewrites the module instead. It adds a mutable i32 global, the
 // fuel, and at the head of every loop
@@ -15,7 +16,7 @@
 //	global.get $fuel
 //	i32.eqz
 //	if
-//	  call $sched_yield   ;; the host: stops the call when its context is done
+//	  call $yield   ;; the host: stops the call when its context is done
 //	  drop
 //	  i32.const Fuel
 //	  global.set $fuel
@@ -26,357 +27,610 @@
 //	global.set $fuel
 //
 // so the guest calls the host every Fuel loop iterations (tens of
-// microseconds). The host function is the module's own import of WASI
-// sched_yield, redirected to HostModule: a yield is a no-op for a
-// single-threaded guest, so the guest's own calls keep their meaning, and
-// no function index moves. The host must be reached from time to time, not
-// only told through memory: a goroutine running compiled Wasm cannot be
-// preempted, so a Go garbage collection waiting for it would wait for ever
-// while the timer that should stop it cannot run.
+// microseconds). The host must be reached from time to time, not only told
+// through memory: a goroutine running compiled Wasm cannot be preempted, so a
+// Go garbage collection waiting for it would wait for ever while the timer
+// that should stop it cannot run.
+//
+// $yield is HostModule.HostFunction, () -> i32, reached one of two ways:
+//
+//   - A module that imports WASI sched_yield (Go's wasip1 runtime always
+//     does) has that import redirected to HostModule: a yield is a no-op for
+//     a single-threaded guest, so the guest's own calls keep their meaning,
+//     and no function index moves.
+//   - Any other module (C, Rust, AssemblyScript, one with no imports at all)
+//     gets a new function import, after its other function imports. That
+//     shifts the index of every function the module defines by one, so
+//     every place that holds a function index is renumbered: call and
+//     ref.func instructions, exports, the start function, element segments,
+//     global and table initializers, and the function and local names of the
+//     "name" custom section (the new import is named there too). A function
+//     type () -> i32 is added when the module has none.
 //
 // Calls and returns need no check: without a loop, a guest ends or exhausts
 // its stack. Nothing else in the module changes, so the rewritten module
-// behaves as the original.
+// behaves as the original — except that custom sections describing code by
+// byte offset or function index that the rewrite does not renumber (DWARF
+// .debug_* sections, metadata.code.* hints, relocation and linking
+// sections) are dropped: they would point at the wrong instructions.
 //
 // Instrument only rewrites modules it fully understands: instructions of
-// WebAssembly 2.0 without SIMD (what Go's wasm port emits) and an import of
-// wasi_snapshot_preview1.sched_yield (which Go's wasip1 runtime always has).
-// For anything else it returns an error and the caller falls back to
-// wazero's mechanism.
+// WebAssembly 2.0 without SIMD (what Go, clang and AssemblyScript emit by
+// default) and function types of that version. For anything else it returns
+// an error and the caller falls back to wazero's mechanism.
 package interrupt
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
+
+	"wasmctl.dev/wasmctl/host/runtime/internal/wasmbin"
 )
 
 const (
 	// Version changes whenever Instrument's output changes (it keys caches
 	// of rewritten modules).
-	Version = "1"
-	// HostModule is the module the sched_yield import is redirected to; its
-	// sched_yield function (no parameters, an i32 errno result) must stop
-	// the call when the call's context is done, and return 0 otherwise.
+	Version = "2"
+	// HostModule is the module $yield is imported from; its HostFunction
+	// (no parameters, an i32 errno result) must stop the call when the
+	// call's context is done, and return 0 otherwise.
 	HostModule = "wasmctl:host/interrupt"
 	// HostFunction is the function's name in HostModule.
 	HostFunction = "sched_yield"
 	// Fuel is how many loop iterations run between two calls of the host.
 	Fuel = 1 << 14
+	// importLabel names an added import in the name section (stack traces).
+	importLabel = HostModule + "." + HostFunction
 )
-
-// Section ids of the binary format.
-const (
-	secCustom = 0
-	secType   = 1
-	secImport = 2
-	secGlobal = 6
-	secCode   = 10
-)
-
-// order is a section's place in a module: ids are not in order (the data
-// count section, 12, comes before code; the tag section, 13, before globals).
-func order(id byte) float64 {
-	switch id {
-	case 12:
-		return 9.5
-	case 13:
-		return 5.5
-	}
-	return float64(id)
-}
 
 // check is inserted after every loop's block type.
 func check(global, yield uint32) []byte {
-	g := binary.AppendUvarint(nil, uint64(global))
-	b := append([]byte{0x23}, g...)            // global.get $fuel
-	b = append(b, 0x45, 0x04, 0x40, 0x10)      // i32.eqz; if; call
-	b = binary.AppendUvarint(b, uint64(yield)) // $sched_yield
-	b = append(b, 0x1a, 0x41)                  // drop; i32.const
-	b = appendSLEB(b, Fuel)                    // Fuel
-	b = append(append(b, 0x24), g...)          // global.set $fuel
-	b = append(b, 0x0b)                        // end
-	b = append(append(b, 0x23), g...)          // global.get $fuel
-	b = append(b, 0x41, 0x01, 0x6b)            // i32.const 1; i32.sub
-	return append(append(b, 0x24), g...)       // global.set $fuel
+	g := wasmbin.AppendU32(nil, global)
+	b := append([]byte{0x23}, g...)       // global.get $fuel
+	b = append(b, 0x45, 0x04, 0x40, 0x10) // i32.eqz; if; call
+	b = wasmbin.AppendU32(b, yield)       // $yield
+	b = append(b, 0x1a, 0x41)             // drop; i32.const
+	b = wasmbin.AppendSLEB(b, Fuel)       // Fuel
+	b = append(append(b, 0x24), g...)     // global.set $fuel
+	b = append(b, 0x0b)                   // end
+	b = append(append(b, 0x23), g...)     // global.get $fuel
+	b = append(b, 0x41, 0x01, 0x6b)       // i32.const 1; i32.sub
+	return append(append(b, 0x24), g...)  // global.set $fuel
 }
+
+// shift renumbers function indices when an import is added at index at:
+// every index from at on moves up by one.
+type shift struct {
+	at uint32
+	on bool
+}
+
+func (s shift) fn(i uint32) uint32 {
+	if s.on && i >= s.at {
+		return i + 1
+	}
+	return i
+}
+
+var yieldType = funcType{results: []byte{0x7f}} // () -> i32
 
 // Instrument returns module with interruptible loops (see the package doc)
 // and the number of loops instrumented, or an error when the module uses
 // something it cannot rewrite.
 func Instrument(module []byte) ([]byte, int, error) {
-	if len(module) < 8 || !bytes.Equal(module[:4], []byte("\x00asm")) || binary.LittleEndian.Uint32(module[4:8]) != 1 {
-		return nil, 0, errors.New("not a WebAssembly 1.0 binary module")
+	sections, err := wasmbin.Sections(module)
+	if err != nil {
+		return nil, 0, err
 	}
-	type section struct {
-		id      byte
-		payload []byte
-	}
-	var sections []section
-	r := &reader{b: module, pos: 8}
-	for r.pos < len(r.b) {
-		id := r.byte()
-		size := r.u32()
-		payload := r.bytes(int(size))
-		if r.err != nil {
-			return nil, 0, fmt.Errorf("section %d: %w", id, r.err)
-		}
-		sections = append(sections, section{id, payload})
-	}
-
 	var types []funcType
-	var imports *importInfo
+	var imports []wasmbin.Import
+	var importPayload []byte
 	var definedGlobals uint32
-	hasGlobal, hasCode := false, false
+	hasType, hasImport, hasGlobal, hasCode := false, false, false, false
 	for _, s := range sections {
 		var err error
-		switch s.id {
-		case secType:
-			types, err = parseTypes(s.payload)
-		case secImport:
-			imports, err = parseImports(s.payload)
-		case secGlobal:
+		switch s.ID {
+		case wasmbin.SecType:
+			hasType = true
+			types, err = parseTypes(s.Payload)
+		case wasmbin.SecImport:
+			hasImport, importPayload = true, s.Payload
+			imports, err = wasmbin.Imports(s.Payload)
+		case wasmbin.SecGlobal:
 			hasGlobal = true
-			sr := &reader{b: s.payload}
-			definedGlobals, err = sr.u32(), sr.err
-		case secCode:
+			sr := &wasmbin.Reader{B: s.Payload}
+			definedGlobals, err = sr.U32(), sr.Err
+		case wasmbin.SecCode:
 			hasCode = true
 		}
 		if err != nil {
-			return nil, 0, fmt.Errorf("section %d: %w", s.id, err)
+			return nil, 0, fmt.Errorf("section %d: %w", s.ID, err)
 		}
 	}
 	if !hasCode {
 		return nil, 0, errors.New("the module has no code section")
 	}
-	if imports == nil || imports.yield < 0 {
-		return nil, 0, errors.New("the module does not import wasi_snapshot_preview1.sched_yield")
-	}
-	if t := imports.yieldType; int(t) >= len(types) || !types[t].is(nil, []byte{0x7f}) {
-		return nil, 0, errors.New("its sched_yield import is not of type () -> i32")
-	}
-	global := imports.globals + definedGlobals
-	newGlobal := appendSLEB([]byte{0x7f, 0x01, 0x41}, Fuel) // mut i32 = i32.const Fuel
-	newGlobal = append(newGlobal, 0x0b)
-	chk := check(global, uint32(imports.yield))
 
-	out := append([]byte(nil), module[:8]...)
-	emit := func(id byte, payload []byte) {
-		out = append(out, id)
-		out = binary.AppendUvarint(out, uint64(len(payload)))
-		out = append(out, payload...)
+	// Which function the checks call: the module's own WASI sched_yield,
+	// redirected, or a new import.
+	var importedFuncs, importedGlobals, yield uint32
+	redirect := -1
+	for i, imp := range imports {
+		switch imp.Kind {
+		case wasmbin.ImportFunc:
+			if redirect < 0 && imp.Module == "wasi_snapshot_preview1" && imp.Name == "sched_yield" &&
+				int(imp.Type) < len(types) && types[imp.Type].is(yieldType) {
+				redirect, yield = i, importedFuncs
+			}
+			importedFuncs++
+		case wasmbin.ImportGlobal:
+			importedGlobals++
+		}
+	}
+	var sh shift
+	newImports := wasmbin.AppendU32(nil, uint32(len(imports)))
+	if redirect >= 0 {
+		for i, imp := range imports {
+			if i == redirect {
+				newImports = wasmbin.AppendName(newImports, HostModule)
+				newImports = wasmbin.AppendName(newImports, HostFunction)
+				newImports = append(newImports, wasmbin.ImportFunc)
+				newImports = wasmbin.AppendU32(newImports, imp.Type)
+				continue
+			}
+			newImports = append(newImports, importPayload[imp.Start:imp.End]...)
+		}
+	} else {
+		yield, sh = importedFuncs, shift{at: importedFuncs, on: true}
+		typeIndex := -1
+		for i, t := range types {
+			if t.is(yieldType) {
+				typeIndex = i
+				break
+			}
+		}
+		if typeIndex < 0 {
+			typeIndex = len(types)
+			types = append(types, yieldType)
+		}
+		newImports = wasmbin.AppendU32(nil, uint32(len(imports)+1))
+		if len(imports) > 0 {
+			newImports = append(newImports, importPayload[imports[0].Start:imports[len(imports)-1].End]...)
+		}
+		newImports = wasmbin.AppendName(newImports, HostModule)
+		newImports = wasmbin.AppendName(newImports, HostFunction)
+		newImports = append(newImports, wasmbin.ImportFunc)
+		newImports = wasmbin.AppendU32(newImports, uint32(typeIndex))
+	}
+	global := importedGlobals + definedGlobals
+	newGlobal := wasmbin.AppendSLEB([]byte{0x7f, 0x01, 0x41}, Fuel) // mut i32 = i32.const Fuel
+	newGlobal = append(newGlobal, 0x0b)
+	chk := check(global, yield)
+
+	out := append(make([]byte, 0, len(module)+len(module)/8), module[:8]...)
+	// Sections the module lacks are emitted where they belong: before the
+	// first section that comes after them.
+	type pending struct {
+		id      byte
+		payload func() []byte
+		need    bool
+	}
+	missing := []*pending{
+		{wasmbin.SecType, func() []byte { return appendTypes(nil, types) }, !hasType},
+		{wasmbin.SecImport, func() []byte { return newImports }, !hasImport && sh.on},
+		{wasmbin.SecGlobal, func() []byte { return append([]byte{1}, newGlobal...) }, !hasGlobal},
+	}
+	flush := func(before float64) {
+		for _, p := range missing {
+			if p.need && float64(p.id) < before {
+				out = wasmbin.AppendSection(out, p.id, p.payload())
+				p.need = false
+			}
+		}
 	}
 	loops := 0
 	for _, s := range sections {
-		// Sections come in order (custom sections anywhere); a missing
-		// global section is emitted where it belongs, at the latest before
-		// the code section.
-		if s.id != secCustom && order(s.id) > secGlobal && !hasGlobal {
-			emit(secGlobal, append([]byte{1}, newGlobal...))
-			hasGlobal = true
+		if s.ID != wasmbin.SecCustom {
+			flush(wasmbin.Order(s.ID))
 		}
-		switch s.id {
-		case secImport:
-			emit(secImport, imports.redirected)
-		case secGlobal:
-			payload := binary.AppendUvarint(nil, uint64(definedGlobals+1))
-			payload = append(payload, s.payload[uvarintLen(s.payload):]...)
-			emit(secGlobal, append(payload, newGlobal...))
-		case secCode:
-			payload, n, err := instrumentCode(s.payload, chk)
-			if err != nil {
-				return nil, 0, fmt.Errorf("code section: %w", err)
-			}
+		payload, err := s.Payload, error(nil)
+		switch s.ID {
+		case wasmbin.SecType:
+			payload = appendTypes(nil, types)
+		case wasmbin.SecImport:
+			payload = newImports
+		case wasmbin.SecTable:
+			payload, err = remapTables(s.Payload, sh)
+		case wasmbin.SecGlobal:
+			payload, err = remapGlobals(s.Payload, sh, newGlobal)
+		case wasmbin.SecExport:
+			payload, err = remapExports(s.Payload, sh)
+		case wasmbin.SecStart:
+			r := &wasmbin.Reader{B: s.Payload}
+			payload, err = wasmbin.AppendU32(nil, sh.fn(r.U32())), r.Err
+		case wasmbin.SecElement:
+			payload, err = remapElements(s.Payload, sh)
+		case wasmbin.SecCode:
+			var n int
+			payload, n, err = instrumentCode(s.Payload, chk, sh)
 			loops += n
-			emit(secCode, payload)
-		default:
-			emit(s.id, s.payload)
+		case wasmbin.SecCustom:
+			var name string
+			var data []byte
+			if name, data, err = wasmbin.Custom(s.Payload); err != nil {
+				break
+			}
+			if stale(name) {
+				continue
+			}
+			if name == "name" && sh.on {
+				var names []byte
+				if names, err = remapNames(data, sh, yield); err == nil {
+					payload = append(wasmbin.AppendName(nil, name), names...)
+				}
+			}
 		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("section %d: %w", s.ID, err)
+		}
+		out = wasmbin.AppendSection(out, s.ID, payload)
 	}
+	flush(wasmbin.SecCode + 1)
 	return out, loops, nil
+}
+
+// stale reports whether a custom section describes code by byte offset or
+// function index in a way the rewrite does not renumber.
+func stale(name string) bool {
+	return strings.HasPrefix(name, ".debug_") || strings.HasPrefix(name, "metadata.code.") ||
+		strings.HasPrefix(name, "reloc.") || name == "linking"
 }
 
 type funcType struct{ params, results []byte }
 
-func (t funcType) is(params, results []byte) bool {
-	return bytes.Equal(t.params, params) && bytes.Equal(t.results, results)
+func (t funcType) is(o funcType) bool {
+	return bytes.Equal(t.params, o.params) && bytes.Equal(t.results, o.results)
 }
 
 func parseTypes(payload []byte) ([]funcType, error) {
-	r := &reader{b: payload}
-	n := r.u32()
-	types := make([]funcType, 0, n)
+	r := &wasmbin.Reader{B: payload}
+	n := r.U32()
+	types := make([]funcType, 0, min(n, 1<<16))
 	for range n {
-		if form := r.byte(); form != 0x60 && r.err == nil {
+		if form := r.Byte(); form != 0x60 && r.Err == nil {
 			return nil, fmt.Errorf("type form 0x%02x not supported", form)
 		}
 		var t funcType
-		t.params = r.bytes(int(r.u32()))
-		t.results = r.bytes(int(r.u32()))
-		if r.err != nil {
-			return nil, r.err
+		t.params = r.Bytes(int(r.U32()))
+		t.results = r.Bytes(int(r.U32()))
+		if r.Err != nil {
+			return nil, r.Err
 		}
 		if len(t.params) == 0 {
 			t.params = nil
+		}
+		if len(t.results) == 0 {
+			t.results = nil
 		}
 		types = append(types, t)
 	}
 	return types, nil
 }
 
-// importInfo is what Instrument needs from the import section.
-type importInfo struct {
-	globals    uint32 // imported globals: the new global's index follows
-	yield      int    // function index of wasi sched_yield, -1 if none
-	yieldType  uint32
-	redirected []byte // the section with sched_yield imported from HostModule
+func appendTypes(out []byte, types []funcType) []byte {
+	out = wasmbin.AppendU32(out, uint32(len(types)))
+	for _, t := range types {
+		out = append(out, 0x60)
+		out = append(wasmbin.AppendU32(out, uint32(len(t.params))), t.params...)
+		out = append(wasmbin.AppendU32(out, uint32(len(t.results))), t.results...)
+	}
+	return out
 }
 
-func parseImports(payload []byte) (*importInfo, error) {
-	info := &importInfo{yield: -1}
-	r := &reader{b: payload}
-	n := r.u32()
-	out := binary.AppendUvarint(nil, uint64(n))
-	funcs := 0
-	for range n {
-		start := r.pos
-		module := r.bytes(int(r.u32()))
-		name := r.bytes(int(r.u32()))
-		descStart := r.pos
-		switch kind := r.byte(); kind {
-		case 0x00: // function: type index
-			typ := r.u32()
-			if string(module) == "wasi_snapshot_preview1" && string(name) == "sched_yield" && info.yield < 0 {
-				info.yield, info.yieldType = funcs, typ
-				out = binary.AppendUvarint(out, uint64(len(HostModule)))
-				out = append(out, HostModule...)
-				out = binary.AppendUvarint(out, uint64(len(HostFunction)))
-				out = append(out, HostFunction...)
-				out = append(out, r.b[descStart:r.pos]...)
-				funcs++
-				continue
-			}
-			funcs++
-		case 0x01: // table: reftype, limits
-			r.byte()
-			r.limits()
-		case 0x02: // memory: limits
-			r.limits()
-		case 0x03: // global: valtype, mutability
-			r.byte()
-			r.byte()
-			info.globals++
+// constExpr copies a constant expression (through its end) with ref.func
+// renumbered.
+func constExpr(out []byte, r *wasmbin.Reader, sh shift) []byte {
+	for r.Err == nil {
+		start := r.Pos
+		switch op := r.Byte(); op {
+		case 0x0b: // end
+			return append(out, op)
+		case 0x41, 0x42: // i32.const, i64.const
+			r.SLEB()
+		case 0x43:
+			r.Bytes(4)
+		case 0x44:
+			r.Bytes(8)
+		case 0x23: // global.get
+			r.U32()
+		case 0xd0: // ref.null t
+			r.Byte()
+		case 0xd2: // ref.func
+			idx := r.U32()
+			out = wasmbin.AppendU32(append(out, op), sh.fn(idx))
+			continue
 		default:
-			if r.err == nil {
-				return nil, fmt.Errorf("import kind 0x%02x not supported", kind)
+			if r.Err == nil {
+				r.Err = fmt.Errorf("opcode 0x%02x in a constant expression not supported", op)
 			}
 		}
-		if r.err != nil {
-			return nil, r.err
-		}
-		out = append(out, r.b[start:r.pos]...)
+		out = append(out, r.B[start:r.Pos]...)
 	}
-	info.redirected = out
-	return info, nil
+	return out
+}
+
+// remapTables renumbers the initializers of tables (0x40 0x00 form).
+func remapTables(payload []byte, sh shift) ([]byte, error) {
+	if !sh.on {
+		return payload, nil
+	}
+	r := &wasmbin.Reader{B: payload}
+	n := r.U32()
+	out := wasmbin.AppendU32(nil, n)
+	for range n {
+		start := r.Pos
+		withInit := r.Pos < len(r.B) && r.B[r.Pos] == 0x40
+		if withInit {
+			r.Bytes(2)
+		}
+		r.Byte() // reftype
+		r.Limits()
+		out = append(out, r.B[start:r.Pos]...)
+		if withInit {
+			out = constExpr(out, r, sh)
+		}
+	}
+	return out, r.Err
+}
+
+// remapGlobals renumbers ref.func in the globals' initializers and appends
+// the fuel global.
+func remapGlobals(payload []byte, sh shift, fuel []byte) ([]byte, error) {
+	r := &wasmbin.Reader{B: payload}
+	n := r.U32()
+	out := wasmbin.AppendU32(nil, n+1)
+	if !sh.on {
+		out = append(out, payload[r.Pos:]...)
+		return append(out, fuel...), r.Err
+	}
+	for range n {
+		start := r.Pos
+		if t := r.Byte(); t == 0x63 || t == 0x64 { // (ref null? ht): GC types
+			return nil, fmt.Errorf("global type 0x%02x not supported", t)
+		}
+		r.Byte() // mutability
+		out = append(out, r.B[start:r.Pos]...)
+		out = constExpr(out, r, sh)
+	}
+	return append(out, fuel...), r.Err
+}
+
+func remapExports(payload []byte, sh shift) ([]byte, error) {
+	if !sh.on {
+		return payload, nil
+	}
+	r := &wasmbin.Reader{B: payload}
+	n := r.U32()
+	out := wasmbin.AppendU32(nil, n)
+	for range n {
+		name := r.Name()
+		kind := r.Byte()
+		idx := r.U32()
+		if kind == wasmbin.ImportFunc {
+			idx = sh.fn(idx)
+		}
+		out = append(wasmbin.AppendU32(out, uint32(len(name))), name...)
+		out = wasmbin.AppendU32(append(out, kind), idx)
+	}
+	return out, r.Err
+}
+
+// remapElements renumbers the functions of element segments, in all eight
+// encodings: flag bit 0 passive or declarative, bit 1 an explicit table
+// (active) or declarative (passive), bit 2 expressions instead of indices.
+func remapElements(payload []byte, sh shift) ([]byte, error) {
+	if !sh.on {
+		return payload, nil
+	}
+	r := &wasmbin.Reader{B: payload}
+	n := r.U32()
+	out := wasmbin.AppendU32(nil, n)
+	for range n {
+		flags := r.U32()
+		if flags > 7 && r.Err == nil {
+			return nil, fmt.Errorf("element segment flags %d not supported", flags)
+		}
+		out = wasmbin.AppendU32(out, flags)
+		if flags&1 == 0 { // active: [table] offset
+			if flags&2 != 0 {
+				out = wasmbin.AppendU32(out, r.U32())
+			}
+			out = constExpr(out, r, sh)
+		}
+		if flags&3 != 0 { // elemkind or reftype
+			out = append(out, r.Byte())
+		}
+		count := r.U32()
+		out = wasmbin.AppendU32(out, count)
+		for range count {
+			if flags&4 == 0 {
+				out = wasmbin.AppendU32(out, sh.fn(r.U32()))
+			} else {
+				out = constExpr(out, r, sh)
+			}
+			if r.Err != nil {
+				break
+			}
+		}
+	}
+	return out, r.Err
+}
+
+// remapNames renumbers the function names (subsection 1, where the added
+// import gets a name), local names (2) and label names (3) of a name
+// section's contents; the other subsections name no function.
+func remapNames(data []byte, sh shift, added uint32) ([]byte, error) {
+	r := &wasmbin.Reader{B: data}
+	var out []byte
+	for r.Pos < len(r.B) && r.Err == nil {
+		id := r.Byte()
+		sub := &wasmbin.Reader{B: r.Bytes(int(r.U32()))}
+		if r.Err != nil {
+			break
+		}
+		var p []byte
+		switch id {
+		case 1: // namemap: vec(funcidx name), ascending
+			n := sub.U32()
+			p = wasmbin.AppendU32(nil, n+1)
+			inserted := false
+			for range n {
+				idx, name := sub.U32(), sub.Name()
+				if !inserted && idx >= added {
+					p = wasmbin.AppendName(wasmbin.AppendU32(p, added), importLabel)
+					inserted = true
+				}
+				p = append(wasmbin.AppendU32(p, sh.fn(idx)), wasmbin.AppendU32(nil, uint32(len(name)))...)
+				p = append(p, name...)
+			}
+			if !inserted {
+				p = wasmbin.AppendName(wasmbin.AppendU32(p, added), importLabel)
+			}
+		case 2, 3: // indirect namemap: vec(funcidx namemap)
+			n := sub.U32()
+			p = wasmbin.AppendU32(nil, n)
+			for range n {
+				p = wasmbin.AppendU32(p, sh.fn(sub.U32()))
+				start := sub.Pos
+				for range sub.U32() {
+					sub.U32()
+					sub.Name()
+				}
+				p = append(p, sub.B[start:sub.Pos]...)
+			}
+		default:
+			p = sub.B
+			sub.Pos = len(sub.B)
+		}
+		if sub.Err == nil && sub.Pos != len(sub.B) {
+			sub.Err = errors.New("trailing bytes")
+		}
+		if sub.Err != nil {
+			return nil, fmt.Errorf("name subsection %d: %w", id, sub.Err)
+		}
+		out = wasmbin.AppendSection(out, id, p)
+	}
+	if r.Err != nil {
+		return nil, fmt.Errorf("name section: %w", r.Err)
+	}
+	return out, nil
 }
 
 // instrumentCode rewrites every function body of a code section.
-func instrumentCode(payload, chk []byte) ([]byte, int, error) {
-	r := &reader{b: payload}
-	n := r.u32()
-	if r.err != nil {
-		return nil, 0, r.err
+func instrumentCode(payload, chk []byte, sh shift) ([]byte, int, error) {
+	r := &wasmbin.Reader{B: payload}
+	n := r.U32()
+	if r.Err != nil {
+		return nil, 0, r.Err
 	}
-	out := binary.AppendUvarint(make([]byte, 0, len(payload)+len(payload)/16), uint64(n))
+	out := wasmbin.AppendU32(make([]byte, 0, len(payload)+len(payload)/16), n)
 	loops := 0
 	var body []byte
 	for i := range n {
-		size := r.u32()
-		fn := r.bytes(int(size))
-		if r.err != nil {
-			return nil, 0, fmt.Errorf("function %d: %w", i, r.err)
+		fn := r.Bytes(int(r.U32()))
+		if r.Err != nil {
+			return nil, 0, fmt.Errorf("function %d: %w", i, r.Err)
 		}
 		var k int
 		var err error
-		body, k, err = instrumentBody(body[:0], fn, chk)
+		body, k, err = instrumentBody(body[:0], fn, chk, sh)
 		if err != nil {
 			return nil, 0, fmt.Errorf("function %d: %w", i, err)
 		}
 		loops += k
-		out = binary.AppendUvarint(out, uint64(len(body)))
+		out = wasmbin.AppendU32(out, uint32(len(body)))
 		out = append(out, body...)
 	}
 	return out, loops, nil
 }
 
 // instrumentBody copies one function body (locals, then instructions) to
-// out with chk after every loop's block type.
-func instrumentBody(out, fn, chk []byte) ([]byte, int, error) {
-	r := &reader{b: fn}
-	groups := r.u32()
+// out with chk after every loop's block type, and function indices
+// renumbered.
+func instrumentBody(out, fn, chk []byte, sh shift) ([]byte, int, error) {
+	r := &wasmbin.Reader{B: fn}
+	groups := r.U32()
 	for range groups {
-		r.u32()  // count
-		r.byte() // type
+		r.U32()  // count
+		r.Byte() // type
 	}
-	if r.err != nil {
-		return nil, 0, fmt.Errorf("locals: %w", r.err)
+	if r.Err != nil {
+		return nil, 0, fmt.Errorf("locals: %w", r.Err)
 	}
-	out = append(out, fn[:r.pos]...)
+	out = append(out, fn[:r.Pos]...)
 	loops := 0
-	for r.pos < len(fn) {
-		start := r.pos
-		op := r.byte()
+	for r.Pos < len(fn) {
+		start := r.Pos
+		op := r.Byte()
 		isLoop := false
 		switch {
 		case op == 0x03: // loop: block type (s33)
-			r.sleb()
+			r.SLEB()
 			isLoop = true
 		case op == 0x02 || op == 0x04: // block, if: block type (s33)
-			r.sleb()
+			r.SLEB()
 		case op <= 0x01, op == 0x05, op == 0x0b, op == 0x0f, op == 0x1a, op == 0x1b, op == 0xd1:
 			// unreachable nop else end return drop select ref.is_null
 		case op == 0x0c, op == 0x0d: // br, br_if
-			r.u32()
+			r.U32()
 		case op == 0x0e: // br_table
-			for range r.u32() + 1 {
-				r.u32()
+			for range r.U32() + 1 {
+				r.U32()
+				if r.Err != nil {
+					break
+				}
 			}
 		case op == 0x10, op == 0xd2: // call, ref.func
-			r.u32()
+			idx := r.U32()
+			if sh.on && r.Err == nil {
+				out = wasmbin.AppendU32(append(out, op), sh.fn(idx))
+				continue
+			}
 		case op == 0x11: // call_indirect: type, table
-			r.u32()
-			r.u32()
+			r.U32()
+			r.U32()
 		case op == 0x1c: // select t*
-			for range r.u32() {
-				r.byte()
+			for range r.U32() {
+				r.Byte()
 			}
 		case op >= 0x20 && op <= 0x26: // local.*, global.*, table.get/set
-			r.u32()
+			r.U32()
 		case op >= 0x28 && op <= 0x3e: // loads and stores: memarg
-			r.memarg()
+			r.Memarg()
 		case op == 0x3f, op == 0x40: // memory.size, memory.grow
-			r.u32()
+			r.U32()
 		case op == 0x41: // i32.const
-			r.sleb()
+			r.SLEB()
 		case op == 0x42: // i64.const
-			r.sleb()
+			r.SLEB()
 		case op == 0x43:
-			r.bytes(4)
+			r.Bytes(4)
 		case op == 0x44:
-			r.bytes(8)
+			r.Bytes(8)
 		case op >= 0x45 && op <= 0xc4: // numeric, sign extension
 		case op == 0xd0: // ref.null t
-			r.byte()
+			r.Byte()
 		case op == 0xfc:
-			r.prefixed()
+			prefixed(r)
 		default:
 			return nil, 0, fmt.Errorf("opcode 0x%02x at %d not supported", op, start)
 		}
-		if r.err != nil {
-			return nil, 0, fmt.Errorf("opcode 0x%02x at %d: %w", op, start, r.err)
+		if r.Err != nil {
+			return nil, 0, fmt.Errorf("opcode 0x%02x at %d: %w", op, start, r.Err)
 		}
-		out = append(out, fn[start:r.pos]...)
+		out = append(out, fn[start:r.Pos]...)
 		if isLoop {
 			out = append(out, chk...)
 			loops++
@@ -385,139 +639,24 @@ func instrumentBody(out, fn, chk []byte) ([]byte, int, error) {
 	return out, loops, nil
 }
 
-// reader decodes the binary format; the first error sticks.
-type reader struct {
-	b   []byte
-	pos int
-	err error
-}
-
-var errShort = errors.New("unexpected end")
-
-func (r *reader) byte() byte {
-	if r.err != nil {
-		return 0
-	}
-	if r.pos >= len(r.b) {
-		r.err = errShort
-		return 0
-	}
-	c := r.b[r.pos]
-	r.pos++
-	return c
-}
-
-func (r *reader) bytes(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n < 0 || r.pos+n > len(r.b) {
-		r.err = errShort
-		return nil
-	}
-	b := r.b[r.pos : r.pos+n]
-	r.pos += n
-	return b
-}
-
-func (r *reader) u32() uint32 {
-	var v uint64
-	for shift := 0; ; shift += 7 {
-		c := r.byte()
-		if r.err != nil {
-			return 0
-		}
-		if shift > 28 {
-			r.err = errors.New("u32 too long")
-			return 0
-		}
-		v |= uint64(c&0x7f) << shift
-		if c&0x80 == 0 {
-			break
-		}
-	}
-	if v > 1<<32-1 {
-		r.err = errors.New("u32 out of range")
-		return 0
-	}
-	return uint32(v)
-}
-
-// sleb skips a signed LEB128 of up to 64 bits (s33 block types, consts).
-func (r *reader) sleb() {
-	for i := 0; ; i++ {
-		c := r.byte()
-		if r.err != nil {
-			return
-		}
-		if i >= 10 {
-			r.err = errors.New("LEB128 too long")
-			return
-		}
-		if c&0x80 == 0 {
-			return
-		}
-	}
-}
-
-func (r *reader) limits() {
-	flags := r.byte()
-	r.u32()
-	if flags&1 != 0 {
-		r.u32()
-	}
-	if flags > 3 {
-		r.err = fmt.Errorf("limits flags 0x%02x not supported", flags)
-	}
-}
-
-func (r *reader) memarg() {
-	align := r.u32()
-	if align&0x40 != 0 { // multi-memory: a memory index follows
-		r.u32()
-	}
-	r.sleb() // offset (u32; u64 with memory64)
-}
-
 // prefixed skips the 0xfc instructions: saturating truncations, bulk memory
 // and table operations.
-func (r *reader) prefixed() {
-	switch sub := r.u32(); {
+func prefixed(r *wasmbin.Reader) {
+	switch sub := r.U32(); {
 	case sub <= 7: // trunc_sat
 	case sub == 8: // memory.init data, mem
-		r.u32()
-		r.u32()
+		r.U32()
+		r.U32()
 	case sub == 9, sub == 13, sub == 15, sub == 16, sub == 17: // data.drop, elem.drop, table.grow/size/fill
-		r.u32()
+		r.U32()
 	case sub == 10, sub == 12, sub == 14: // memory.copy, table.init, table.copy
-		r.u32()
-		r.u32()
+		r.U32()
+		r.U32()
 	case sub == 11: // memory.fill
-		r.u32()
+		r.U32()
 	default:
-		if r.err == nil {
-			r.err = fmt.Errorf("0xfc %d not supported", sub)
+		if r.Err == nil {
+			r.Err = fmt.Errorf("0xfc %d not supported", sub)
 		}
 	}
-}
-
-// appendSLEB appends v as a signed LEB128 (not Go's zigzag varint).
-func appendSLEB(b []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
-
-func uvarintLen(b []byte) int {
-	for i, c := range b {
-		if c&0x80 == 0 {
-			return i + 1
-		}
-	}
-	return len(b)
 }

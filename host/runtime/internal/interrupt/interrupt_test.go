@@ -154,8 +154,6 @@ func TestInstrumentRefuses(t *testing.T) {
 	// Replace `i32.const 7` with a SIMD opcode prefix: not understood.
 	i := bytes.Index(simd, []byte{0x41, 0x07, 0x0b})
 	simd = append(append(append([]byte(nil), simd[:i]...), 0xfd, 0x0c), simd[i+2:]...)
-	// A module without a sched_yield import: nothing to call the host with.
-	noYield := module(section(1, 1, 0x60, 0, 0), section(3, 1, 0), section(10, 1, 2, 0, 0x0b))
 	for _, tc := range []struct {
 		name   string
 		module []byte
@@ -165,7 +163,8 @@ func TestInstrumentRefuses(t *testing.T) {
 		{"truncated", spin(false)[:len(spin(false))-3], "unexpected end"},
 		{"SIMD", simd, "not supported"},
 		{"no code", module(section(1, 0)), "no code"},
-		{"no sched_yield import", noYield, "sched_yield"},
+		{"tail call", module(section(1, 1, 0x60, 0, 0), section(3, 1, 0), section(10, 1, 4, 0, 0x12, 0x00, 0x0b)), "0x12"},
+		{"GC types", module(section(1, 1, 0x4e, 0), section(10, 0)), "type form"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := interrupt.Instrument(tc.module)
