@@ -385,6 +385,12 @@ type RelatedInput struct {
 	// LabelSelector, when set, keeps only objects whose labels match it
 	// (Kubernetes label selector syntax: "a=b,c!=d,e,!f,g in (h,i)").
 	LabelSelector string `json:"labelSelector,omitempty"`
+	// Passive: a change of these objects enqueues nothing; the plugin reads
+	// them whenever it is called for another reason. By default a change
+	// enqueues every primary whose request would include the object
+	// (upstream ReplicaSet reads its siblings' pods only to rank deletions,
+	// and is not woken by them: its plugin sets Passive).
+	Passive bool `json:"passive,omitempty"`
 }
 
 // Select says which objects a RelatedInput returns (see RelatedInput.Select).

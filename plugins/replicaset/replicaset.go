@@ -39,7 +39,7 @@ func Manifest() *abi.Manifest {
 		Version: "0.1.0",
 		For:     abi.TypeRef{APIVersion: "apps/v1", Kind: "ReplicaSet"},
 		Owns:    []abi.TypeRef{{APIVersion: "v1", Kind: "Pod"}},
-		Related: []abi.RelatedInput{{Name: RelatedPods, Type: abi.TypeRef{APIVersion: "v1", Kind: "Pod"}, Select: abi.SelectSiblingSelected}},
+		Related: []abi.RelatedInput{{Name: RelatedPods, Type: abi.TypeRef{APIVersion: "v1", Kind: "Pod"}, Select: abi.SelectSiblingSelected, Passive: true}},
 		// Only what decodePod reads crosses into the plugin: a pod shrinks
 		// from ~2 KiB to ~0.5 KiB of JSON.
 		// The echo of its own status write changes nothing it computes
