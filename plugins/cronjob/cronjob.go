@@ -21,8 +21,9 @@
 //     failed with AlreadyExists for a Job that is not a child (someone
 //     else's) stops the sync without a requeue, as upstream does.
 //
-// The rules, with upstream file:line, are in
-// ../shared/reference/upstream-controllers.md, Part 2.
+// docs/controllers/cronjob.md states each upstream rule the plugin and the
+// host follow, with upstream file:line and the tests that cover it, and
+// lists where they differ from upstream.
 package cronjob
 
 import (

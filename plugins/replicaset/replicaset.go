@@ -9,8 +9,9 @@
 // its own state: expectations (the plugin is only called once earlier creates
 // and deletes are observed), the uncached recheck before adoption, slow-start
 // batching of creates, and the previous call's apply error (ReplicaFailure).
-// The rules, with upstream file:line, are in
-// ../shared/reference/upstream-controllers.md, Part 1.
+// docs/controllers/replicaset.md states each upstream rule the plugin and
+// the host follow, with upstream file:line and the tests that cover it, and
+// lists where they differ from upstream.
 package replicaset
 
 import (
