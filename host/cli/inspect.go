@@ -41,7 +41,11 @@ func newInspectCommand() *cobra.Command {
 			exports := p.Exports()
 			sort.Strings(exports)
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "file:         %s\nsize:         %d bytes\ncompile time: %s\nexports:      %v\ntimeouts:     %s\n", args[0], len(wasm), compile.Round(time.Millisecond), exports, interruptText[p.Interrupt()])
+			timeouts := interruptText[p.Interrupt()]
+			if note := p.InterruptNote(); note != "" {
+				timeouts += "; " + note
+			}
+			fmt.Fprintf(out, "file:         %s\nsize:         %d bytes\ncompile time: %s\nexports:      %v\ntimeouts:     %s\n", args[0], len(wasm), compile.Round(time.Millisecond), exports, timeouts)
 			if !p.HasExport(abi.ExportReconcile) {
 				fmt.Fprintf(out, "warning:      no %q export: not a wasmctl plugin\n", abi.ExportReconcile)
 			}
@@ -66,8 +70,8 @@ func newInspectCommand() *cobra.Command {
 }
 
 var interruptText = map[string]string{
-	runtime.InterruptLoopChecks: "loop checks inserted by the host (fast)",
-	runtime.InterruptWazero:     "wazero's WithCloseOnContextDone (the module could not be rewritten; guest code runs 3-4x slower)",
+	runtime.InterruptLoopChecks: "loop checks inserted by the host (fast): every loop calls the host every 16384 iterations",
+	runtime.InterruptWazero:     "wazero's WithCloseOnContextDone (guest code runs 2-8x slower)",
 	runtime.InterruptNone:       "none",
 }
 

@@ -157,8 +157,14 @@ type Plugin struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
 	exports  map[string]bool
-	// interrupt is how a call past its timeout is stopped.
-	interrupt string
+	// uncallable holds the exports the host cannot call (parameters, or a
+	// result other than one i32), with their signature.
+	uncallable map[string]string
+	// lang is the module's source language when known, for messages.
+	lang string
+	// interrupt is how a call past its timeout is stopped; interruptNote
+	// why the loop checks are not used (InterruptWazero).
+	interrupt, interruptNote string
 
 	// slots holds one token per instance that may exist (MaxInstances).
 	slots chan struct{}
@@ -196,9 +202,13 @@ func (h *headBuffer) Write(p []byte) (int, error) {
 func (h *headBuffer) Reset()         { h.b = h.b[:0] }
 func (h *headBuffer) String() string { return string(h.b) }
 
-// Load compiles wasm (or takes it from the cache) and checks it is a plugin:
-// it must export "memory" and be a reactor (exports _initialize, or no start
-// function at all), not a WASI command whose _start would run main and exit.
+// Load compiles wasm (or takes it from the cache) and checks it is a plugin
+// the host can run: it imports only what the host provides (WASI preview 1,
+// the Extism kernel functions, wasmctl's), exports "memory", is a reactor
+// (exports _initialize, or no start function at all), not a WASI command
+// whose _start would run main and exit, and the exports the host calls have
+// the signatures it calls them with (reconcile and describe () -> i32,
+// _initialize () -> ()). Each refusal names the fix, per source language.
 func (r *Runtime) Load(ctx context.Context, wasm []byte, opts LoadOptions) (*Plugin, error) {
 	lim := opts.Limits.withDefaults()
 	pages := uint32(lim.MemoryBytes / wasmPageSize)
@@ -210,12 +220,15 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte, opts LoadOptions) (*Plu
 	// iteration and a host call every interrupt.Fuel iterations; wazero's
 	// WithCloseOnContextDone, the fallback for modules the rewriter does not
 	// understand, leaves compiled code for Go at every iteration.
-	mode := InterruptNone
+	orig := wasm
+	mode, note := InterruptNone, ""
 	if lim.Timeout > 0 {
-		mode = InterruptWazero
+		mode, note = InterruptWazero, "asked for (LoadOptions.Interrupt)"
 		if opts.Interrupt != InterruptWazero {
 			if instrumented, err := r.instrument(wasm); err == nil {
-				wasm, mode = instrumented, InterruptLoopChecks
+				wasm, mode, note = instrumented, InterruptLoopChecks, ""
+			} else {
+				note = "the module could not be rewritten: " + err.Error()
 			}
 		}
 	}
@@ -224,7 +237,8 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte, opts LoadOptions) (*Plu
 		WithMemoryLimitPages(pages).
 		WithCloseOnContextDone(mode == InterruptWazero)
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
-	p := &Plugin{name: opts.Name, limits: lim, config: opts.Config, rt: rt, exports: map[string]bool{}, interrupt: mode}
+	p := &Plugin{name: opts.Name, limits: lim, config: opts.Config, rt: rt, exports: map[string]bool{},
+		uncallable: map[string]string{}, lang: language(orig), interrupt: mode, interruptNote: note}
 	maxInstances := opts.MaxInstances
 	if maxInstances <= 0 {
 		maxInstances = goruntime.GOMAXPROCS(0)
@@ -247,14 +261,17 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte, opts LoadOptions) (*Plu
 		return nil, fmt.Errorf("plugin %s: not a valid WebAssembly module: %w", opts.Name, err)
 	}
 	p.compiled = compiled
-	for name := range compiled.ExportedFunctions() {
+	for name, def := range compiled.ExportedFunctions() {
 		p.exports[name] = true
+		if !callable(def) {
+			p.uncallable[name] = sigOf(def).String()
+		}
 	}
-	if _, ok := compiled.ExportedMemories()["memory"]; !ok {
-		return nil, fmt.Errorf("plugin %s: exports no memory", opts.Name)
+	if err := checkImports(rt, compiled, orig, p.lang); err != nil {
+		return nil, fmt.Errorf("plugin %s: %w", opts.Name, err)
 	}
-	if p.exports["_start"] && !p.exports["_initialize"] {
-		return nil, fmt.Errorf("plugin %s: built as a WASI command (_start): build it as a reactor, e.g. GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared", opts.Name)
+	if err := checkExports(compiled, p.lang); err != nil {
+		return nil, fmt.Errorf("plugin %s: %w", opts.Name, err)
 	}
 	if mem := compiled.ExportedMemories()["memory"]; mem.Min() > pages {
 		return nil, fmt.Errorf("plugin %s: needs %d KiB of memory at start, above its limit of %d KiB", opts.Name, mem.Min()*64, pages*64)
@@ -281,6 +298,10 @@ const (
 
 // Interrupt tells how a call past its timeout is stopped.
 func (p *Plugin) Interrupt() string { return p.interrupt }
+
+// InterruptNote tells why a plugin interrupted by InterruptWazero does not
+// have the loop checks (the rewriter's reason); "" otherwise.
+func (p *Plugin) InterruptNote() string { return p.interruptNote }
 
 // Limits are the plugin's effective limits.
 func (p *Plugin) Limits() Limits { return p.limits }
@@ -339,6 +360,10 @@ func (p *Plugin) Close(ctx context.Context) error {
 func (p *Plugin) Call(ctx context.Context, export string, input []byte) ([]byte, error) {
 	if !p.exports[export] {
 		return nil, &CallError{Plugin: p.name, Export: export, Kind: FailureNoExport, Msg: "the module does not export it"}
+	}
+	if sig, bad := p.uncallable[export]; bad {
+		return nil, &CallError{Plugin: p.name, Export: export, Kind: FailureNoExport,
+			Msg: fmt.Sprintf("its signature is %s; the host calls Extism functions as %s", sig, extismExport)}
 	}
 	inst, err := p.get(ctx)
 	if err != nil {
@@ -411,8 +436,21 @@ func (p *Plugin) classify(ctx context.Context, inst *instance, export string, st
 	if msg := strings.TrimSpace(inst.stderr.String()); msg != "" {
 		ce.Msg += "; stderr: " + msg
 	}
+	// An error the plugin set (Extism error_set) before it failed says
+	// more than the trap, so it comes first: AssemblyScript's and C's
+	// aborts report that way.
+	if len(st.errMsg) > 0 {
+		msg := st.errMsg
+		if len(msg) > maxErrorBytes {
+			msg = append(msg[:maxErrorBytes:maxErrorBytes], "..."...)
+		}
+		ce.Msg = fmt.Sprintf("error set by the plugin before it failed: %q; %s", msg, ce.Msg)
+	}
 	return ce
 }
+
+// maxErrorBytes bounds the plugin's error message quoted in a CallError.
+const maxErrorBytes = 4 << 10
 
 func (p *Plugin) get(ctx context.Context) (*instance, error) {
 	select {
@@ -487,7 +525,13 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 	// Linear memory outside the Go heap (see mmapmem).
 	mod, err := p.rt.InstantiateModule(experimental.WithMemoryAllocator(cctx, mmapmem.Allocator()), p.compiled, cfg)
 	if err != nil {
-		return nil, &CallError{Plugin: p.name, Export: "instantiate", Kind: FailureInstantiate, Msg: err.Error()}
+		// Imports were checked at load: what fails here is the module's
+		// start function, or memory.
+		ce := p.classify(ctx, inst, "instantiate", st, err).(*CallError)
+		if ce.Kind == FailureTrap || ce.Kind == FailureExit {
+			ce.Kind, ce.Msg = FailureInstantiate, instantiateMessage("its start function", err, p.lang)+suffix(ce.Msg, err)
+		}
+		return nil, ce
 	}
 	inst.mod, inst.mem = mod, mod.ExportedMemory("memory")
 	if init := mod.ExportedFunction("_initialize"); init != nil {
@@ -495,7 +539,7 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 			mod.Close(ctx)
 			ce := p.classify(ctx, inst, "_initialize", st, err).(*CallError)
 			if ce.Kind == FailureTrap || ce.Kind == FailureExit {
-				ce.Kind = FailureInstantiate
+				ce.Kind, ce.Msg = FailureInstantiate, instantiateMessage("_initialize", err, p.lang)+suffix(ce.Msg, err)
 			}
 			return nil, ce
 		}
@@ -529,4 +573,13 @@ type CallError struct {
 
 func (e *CallError) Error() string {
 	return fmt.Sprintf("plugin %s: %s: %s: %s", e.Plugin, e.Export, e.Kind, e.Msg)
+}
+
+// suffix is what classify added to err's message (stderr, the plugin's
+// error), to keep when the message is reworded.
+func suffix(msg string, err error) string {
+	if rest, ok := strings.CutPrefix(msg, err.Error()); ok {
+		return rest
+	}
+	return ""
 }

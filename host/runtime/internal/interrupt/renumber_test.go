@@ -16,66 +16,34 @@ import (
 
 	"wasmctl.dev/wasmctl/host/runtime/internal/interrupt"
 	"wasmctl.dev/wasmctl/host/runtime/internal/wasmbin"
+	"wasmctl.dev/wasmctl/host/runtime/internal/wasmtest"
 )
 
-// A byte-level module builder: enough of the binary format to assemble the
-// modules below by hand.
-
-func u(v uint32) []byte  { return wasmbin.AppendU32(nil, v) }
-func i32(v int64) []byte { return append([]byte{0x41}, wasmbin.AppendSLEB(nil, v)...) }
-func str(s string) []byte {
-	return wasmbin.AppendName(nil, s)
-}
-func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
-
-// vec is a vector: its length, then the items.
-func vec(items ...[]byte) []byte { return cat(append([][]byte{u(uint32(len(items)))}, items...)...) }
-
-func sec(id byte, payload ...[]byte) []byte {
-	return wasmbin.AppendSection(nil, id, cat(payload...))
-}
-
-func assemble(sections ...[]byte) []byte {
-	return cat(append([][]byte{[]byte("\x00asm\x01\x00\x00\x00")}, sections...)...)
-}
-
-func functype(params, results []byte) []byte {
-	return cat([]byte{0x60}, u(uint32(len(params))), params, u(uint32(len(results))), results)
-}
-
-// body is a function body with locals (count, type) pairs and instructions.
-func body(locals [][2]byte, code ...[]byte) []byte {
-	var ls [][]byte
-	for _, l := range locals {
-		ls = append(ls, []byte{l[0], l[1]})
-	}
-	b := cat(vec(ls...), cat(code...), []byte{0x0b})
-	return cat(u(uint32(len(b))), b)
-}
-
-func custom(name string, data []byte) []byte { return sec(0, str(name), data) }
-
-func namemap(entries ...any) []byte { // idx, name, idx, name...
-	var items [][]byte
-	for i := 0; i < len(entries); i += 2 {
-		items = append(items, cat(u(uint32(entries[i].(int))), str(entries[i+1].(string))))
-	}
-	return vec(items...)
-}
+// The modules are assembled by hand (wasmtest).
 
 const (
-	tI32     = 0x7f
-	tFuncref = 0x70
+	tI32     = wasmtest.I32
+	tFuncref = wasmtest.Funcref
 )
 
 var (
-	opEnd        = []byte{0x0b}
-	localGet0    = []byte{0x20, 0}
-	callIndirect = func(table byte) []byte { return []byte{0x11, 0, table} } // type 0
+	u            = wasmtest.U
+	i32          = wasmtest.I32Const
+	str          = wasmtest.Str
+	cat          = wasmtest.Cat
+	vec          = wasmtest.Vec
+	sec          = wasmtest.Sec
+	assemble     = wasmtest.Module
+	functype     = wasmtest.FuncType
+	body         = wasmtest.Body
+	custom       = wasmtest.Custom
+	namemap      = wasmtest.NameMap
+	call         = wasmtest.Call
+	refFunc      = wasmtest.RefFunc
+	callIndirect = wasmtest.CallIndirect
+	opEnd        = wasmtest.End
+	localGet0    = wasmtest.LocalGet0
 )
-
-func call(f uint32) []byte    { return append([]byte{0x10}, u(f)...) }
-func refFunc(f uint32) []byte { return append([]byte{0xd2}, u(f)...) }
 
 // everything is a module with a function index in every place one can be:
 // call, call_indirect through element segments of all eight encodings,
