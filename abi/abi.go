@@ -163,8 +163,8 @@ const (
 // Event is a Kubernetes Event the host records on the primary object.
 type Event struct {
 	Type    EventType `json:"type"`
-	Reason  string `json:"reason"`
-	Message string `json:"message"`
+	Reason  string    `json:"reason"`
+	Message string    `json:"message"`
 }
 
 // ReconcileResponse is the output of the "reconcile" export.

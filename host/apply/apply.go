@@ -3,15 +3,12 @@ package apply
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/record"
@@ -19,7 +16,9 @@ import (
 	"wasmctl.dev/wasmctl/abi"
 )
 
-// Applier applies validated actions with a dynamic client.
+// Applier applies validated actions: built-in kinds through Native's REST
+// clients (the plugin's JSON sent as it is, answers read as protobuf), other
+// kinds through the dynamic Client.
 type Applier struct {
 	Client dynamic.Interface
 	Mapper meta.RESTMapper
@@ -27,10 +26,13 @@ type Applier struct {
 	Native *NativeClients
 	// FieldManager is used for every write (and server-side apply).
 	FieldManager string
-	// Recorder, when set, records upstream's events for owned objects on the
-	// primary: SuccessfulCreate / FailedCreate, SuccessfulDelete /
-	// FailedDelete.
+	// Recorder, when set, records the Events of owned creates and deletes on
+	// the primary: SuccessfulCreate / FailedCreate, SuccessfulDelete /
+	// FailedDelete, worded by OwnedEvents.
 	Recorder record.EventRecorder
+	// OwnedEvents words them per owned kind (the manifest's ownedEvents,
+	// defaults filled); nil: abi.DefaultOwnedEvents for every kind.
+	OwnedEvents OwnedEventsFunc
 	// OnResult, when set, is called once per attempted action.
 	OnResult func(a *Action, err error)
 }
@@ -62,9 +64,13 @@ func (e *ActionError) AsABI() *abi.ApplyError {
 // Outcome tells the caller which owned creates and deletes did not happen,
 // so it can lower its expectations for them.
 type Outcome struct {
-	Applied          int
-	CreatesNotDone   int
-	DeletesNotDone   []string // namespace/name keys
+	Applied        int
+	CreatesNotDone int
+	DeletesNotDone []string // namespace/name keys
+	// DeletesGone are owned deletes that found the object already gone: no
+	// watch event may come for them, so their expectations settle now
+	// (upstream's DeletionObserved on NotFound). No Event is recorded.
+	DeletesGone      []string
 	CreatesSucceeded int
 	// PrimaryRV is the resourceVersion the last write of the primary
 	// returned ("" when the primary was not written).
@@ -76,7 +82,7 @@ type Outcome struct {
 // a systematic reason (quota, admission) fails once, not N times;
 // consecutive deletes of owned objects run in parallel. The first failure
 // stops the rest; the returned error wraps it. A delete of an object already
-// gone counts as done.
+// gone counts as done (Outcome.DeletesGone).
 func (ap *Applier) Apply(ctx context.Context, primary Object, actions []Action) (Outcome, error) {
 	var out Outcome
 	for i := range actions {
@@ -112,6 +118,11 @@ func (ap *Applier) Apply(ctx context.Context, primary Object, actions []Action) 
 			}
 			failed, err := ap.parallelDeletes(ctx, primary, actions[i:j])
 			out.Applied += (j - i) - len(failed)
+			for k := i; k < j; k++ {
+				if actions[k].gone {
+					out.DeletesGone = append(out.DeletesGone, actions[k].Key)
+				}
+			}
 			if err != nil {
 				out.DeletesNotDone = append(out.DeletesNotDone, failed...)
 				ap.notDone(&out, actions[j:])
@@ -244,7 +255,7 @@ func (ap *Applier) applyOne(ctx context.Context, primary Object, a *Action) (err
 		if ap.OnResult != nil {
 			ap.OnResult(a, err)
 		}
-		ap.record(primary, a, created, err)
+		ap.record(primary, a, created, a.gone, err)
 		if err != nil {
 			err = &ActionError{Action: a, Err: err}
 		}
@@ -296,7 +307,7 @@ func (ap *Applier) applyOne(ctx context.Context, primary Object, a *Action) (err
 		}
 		err = r.Delete(ctx, obj.GetName(), opts)
 		if apierrors.IsNotFound(err) {
-			err = nil // already gone: what the plugin wanted
+			a.gone, err = true, nil // already gone: what the plugin wanted
 		}
 	}
 	if err == nil && res != nil && a.Op != abi.OpCreate {
@@ -318,54 +329,4 @@ func patchOptions(a *Action, fieldManager string) (types.PatchType, metav1.Patch
 		opts.Force = &force
 	}
 	return pt, opts
-}
-
-// ownedEvents is upstream's wording of the events for owned creates and
-// deletes, which depends on the controller upstream that owns the kind.
-type ownedEvents struct {
-	created, createFailed, deleted, deleteFailed string // formats
-	// quietAlreadyExists: no FailedCreate for AlreadyExists.
-	quietAlreadyExists bool
-}
-
-// eventsFor returns the wording for an owned kind: Jobs as the CronJob
-// controller words them (its AlreadyExists is handled, not reported: the
-// plugin sees it in lastError), everything else as the ReplicaSet
-// controller words pods.
-func eventsFor(gvk schema.GroupVersionKind) ownedEvents {
-	if gvk.Group == "batch" && gvk.Kind == "Job" {
-		return ownedEvents{
-			created: "Created job %s", createFailed: "Error creating job: %v",
-			deleted: "Deleted job %s", deleteFailed: "Deleted job: %v",
-			quietAlreadyExists: true,
-		}
-	}
-	kind := strings.ToLower(gvk.Kind)
-	return ownedEvents{
-		created: "Created " + kind + ": %s", createFailed: "Error creating: %v",
-		deleted: "Deleted " + kind + ": %s", deleteFailed: "Error deleting: %v",
-	}
-}
-
-// record emits upstream's events for owned creates and deletes. As
-// upstream, a create refused because the namespace is terminating is not
-// reported.
-func (ap *Applier) record(primary Object, a *Action, created string, err error) {
-	if ap.Recorder == nil || !a.Owned {
-		return
-	}
-	ev := eventsFor(a.GVK)
-	switch {
-	case a.Op == abi.OpCreate && err == nil:
-		ap.Recorder.Eventf(primary, corev1.EventTypeNormal, "SuccessfulCreate", ev.created, created)
-	case a.Op == abi.OpCreate:
-		if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) || (ev.quietAlreadyExists && apierrors.IsAlreadyExists(err)) {
-			return
-		}
-		ap.Recorder.Eventf(primary, corev1.EventTypeWarning, "FailedCreate", ev.createFailed, err)
-	case a.Op == abi.OpDelete && err == nil:
-		ap.Recorder.Eventf(primary, corev1.EventTypeNormal, "SuccessfulDelete", ev.deleted, a.Object.GetName())
-	case a.Op == abi.OpDelete:
-		ap.Recorder.Eventf(primary, corev1.EventTypeWarning, "FailedDelete", ev.deleteFailed, err)
-	}
 }

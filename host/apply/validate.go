@@ -50,6 +50,7 @@ type Action struct {
 	Primary bool
 
 	resultRV string // the resourceVersion a successful write returned
+	gone     bool   // a delete found the object already gone
 	// raw is the plugin's JSON of Object while the host has not changed it:
 	// sent as it is, it saves re-encoding the map.
 	raw []byte

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,10 +13,12 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"wasmctl.dev/wasmctl/abi"
+	"wasmctl.dev/wasmctl/host/apply"
 	"wasmctl.dev/wasmctl/host/config"
 	"wasmctl.dev/wasmctl/host/engine"
 	"wasmctl.dev/wasmctl/host/fixture"
 	"wasmctl.dev/wasmctl/host/runtime"
+	"wasmctl.dev/wasmctl/host/spec"
 )
 
 type reconcileOptions struct {
@@ -24,6 +27,7 @@ type reconcileOptions struct {
 	output                                                        string
 	fromCluster, controller, config, kubeconfig                   string
 	timeout                                                       time.Duration
+	timeoutSet                                                    bool
 }
 
 func newReconcileCommand() *cobra.Command {
@@ -40,7 +44,10 @@ Inputs come from files (no cluster needed):
 or from a live cluster, read through the host's own informers and request builder:
   --from-cluster ns/name --config config.yaml [--controller name]`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runReconcile(cmd.Context(), cmd, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.timeoutSet = cmd.Flags().Changed("timeout")
+			return runReconcile(cmd.Context(), cmd, o)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.plugin, "plugin", "", "the .wasm (file inputs)")
@@ -53,7 +60,7 @@ or from a live cluster, read through the host's own informers and request builde
 	f.StringVar(&o.pluginConfig, "plugin-config", "", "the controller config: block, a YAML/JSON file")
 	f.StringVarP(&o.output, "output", "o", "yaml", "yaml or json")
 	f.StringVar(&o.fromCluster, "from-cluster", "", "namespace/name of a primary in the cluster")
-	f.StringVar(&o.config, "config", "config.yaml", "host configuration (with --from-cluster)")
+	f.StringVar(&o.config, "config", "config.yaml", "host configuration: with --from-cluster; with file inputs, its entry for --plugin gives the permissions and limits, when the file exists")
 	f.StringVar(&o.controller, "controller", "", "controller name in the config (default: the only one, or the one whose plugin is --plugin)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig (with --from-cluster)")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Second, "call timeout (file inputs)")
@@ -80,28 +87,72 @@ func runReconcile(ctx context.Context, cmd *cobra.Command, o reconcileOptions) e
 	if err != nil {
 		return err
 	}
-	wasm, err := os.ReadFile(o.plugin)
+	cfg, i, err := dryRunConfig(o)
 	if err != nil {
 		return err
 	}
-	rt, err := runtime.New(runtime.Options{})
+	rt, err := runtime.New(runtime.Options{CacheDir: cfg.CompilationCacheDir})
 	if err != nil {
 		return err
 	}
-	p, err := rt.Load(ctx, wasm, runtime.LoadOptions{Name: o.plugin, Limits: runtime.Limits{Timeout: o.timeout}})
+	defer rt.Close(context.Background())
+	// The spec run would build: its manifest checks and permissions.
+	l, err := spec.Load(ctx, rt, cfg, i)
 	if err != nil {
 		return err
 	}
-	defer p.Close(context.Background())
-	out, err := p.Call(ctx, abi.ExportReconcile, req)
+	defer l.Close()
+	out, err := l.Plugin.Call(ctx, abi.ExportReconcile, req)
 	if err != nil {
 		return err
 	}
-	var resp abi.ReconcileResponse
-	if err := abi.DecodeStrict(out, &resp); err != nil {
-		return fmt.Errorf("the plugin's response would be refused: %w", err)
+	resp, err := apply.Decode(out)
+	if err != nil {
+		return fmt.Errorf("the host would refuse this response, nothing of it would be applied: %w", err)
 	}
-	return printResponse(cmd, &resp, o.output)
+	in, err := apply.InputFromRequest(req, l.Spec.Permissions, apply.StaticScope)
+	if err != nil {
+		return err
+	}
+	_, refused := apply.Validate(resp, in)
+	if err := printResponse(cmd, resp, o.output); err != nil {
+		return err
+	}
+	if refused != nil {
+		return fmt.Errorf("the host would refuse this response, nothing of it would be applied: %w", refused)
+	}
+	return nil
+}
+
+// dryRunConfig is the configuration a file-input dry run loads the plugin
+// with: the entry of --config whose plugin is --plugin (or named
+// --controller) when --config exists, else the plugin alone with the
+// defaults and --timeout.
+func dryRunConfig(o reconcileOptions) (*config.Config, int, error) {
+	abs, err := filepath.Abs(o.plugin)
+	if err != nil {
+		return nil, 0, err
+	}
+	if _, err := os.Stat(o.config); err == nil {
+		cfg, err := config.Load(o.config, nil)
+		if err != nil {
+			return nil, 0, err
+		}
+		for i := range cfg.Controllers {
+			cc := &cfg.Controllers[i]
+			p, _ := filepath.Abs(cfg.PluginPath(cc))
+			if (o.controller != "" && cc.Name == o.controller) || (o.controller == "" && p == abs) {
+				cc.Plugin, cc.Record = abs, config.Record{} // a dry run records nothing
+				if o.timeoutSet {
+					cc.Timeout = o.timeout
+				}
+				return cfg, i, nil
+			}
+		}
+	}
+	cc := config.Controller{Plugin: abs, Timeout: o.timeout}
+	cc.SetDefaults()
+	return &config.Config{Controllers: []config.Controller{cc}}, 0, nil
 }
 
 func requestFromFiles(o reconcileOptions) ([]byte, error) {
@@ -212,7 +263,7 @@ func reconcileFromCluster(ctx context.Context, cmd *cobra.Command, o reconcileOp
 	for i := range cfg.Controllers {
 		cfg.Controllers[i].Record.Dir = "" // a dry run records nothing
 	}
-	mgr, err := engine.New(ctx, engine.Options{Config: cfg, RESTConfig: rc})
+	mgr, err := engine.FromConfig(ctx, cfg, rc, engine.Options{})
 	if err != nil {
 		return err
 	}
@@ -220,10 +271,15 @@ func reconcileFromCluster(ctx context.Context, cmd *cobra.Command, o reconcileOp
 	if err != nil {
 		return err
 	}
-	if res.Refused != nil {
-		fmt.Fprintf(cmd.ErrOrStderr(), "the host would refuse this response: %v\n", res.Refused)
+	if res.Response != nil {
+		if err := printResponse(cmd, res.Response, o.output); err != nil {
+			return err
+		}
 	}
-	return printResponse(cmd, res.Response, o.output)
+	if res.Refused != nil {
+		return fmt.Errorf("the host would refuse this response, nothing of it would be applied: %w", res.Refused)
+	}
+	return nil
 }
 
 func pickController(cfg *config.Config, o reconcileOptions) (string, error) {

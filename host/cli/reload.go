@@ -12,13 +12,14 @@ import (
 	"wasmctl.dev/wasmctl/host/engine"
 )
 
-// watchAndReload hot-reloads plugins: a change to a .wasm the config names,
-// or to the config file itself, recompiles the affected plugins and swaps
-// them in (engine.Manager.ReloadPlugin). Directories are watched, not
-// files, so editors' and ConfigMap volumes' atomic renames are seen.
-// Changes other than plugin files and limits (new controllers, for/owns)
-// need a restart, and are logged as such.
-func watchAndReload(ctx context.Context, cfgPath string, cfg *config.Config, mgr *engine.Manager) {
+// watchAndReload hot-reloads the configuration and plugins: a change to the
+// config file or to a .wasm it names reloads the configuration and hands it
+// to engine.Manager.Reload, which applies live what it can and reports what
+// needs a restart (log, /readyz, wasmctl_restart_required). An invalid
+// configuration keeps the running one (logged, counted, on /readyz).
+// Directories are watched, not files, so editors' and ConfigMap volumes'
+// atomic renames are seen; events are debounced for 300 ms.
+func watchAndReload(ctx context.Context, cfgPath string, mgr *engine.Manager) {
 	logger := klog.FromContext(ctx).WithName("reload")
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -38,19 +39,18 @@ func watchAndReload(ctx context.Context, cfgPath string, cfg *config.Config, mgr
 			watched[dir] = true
 		}
 	}
-	plugins := map[string]int{} // absolute plugin path -> controller index
-	index := func(c *config.Config) {
+	plugins := map[string]bool{} // absolute plugin paths
+	index := func() {
 		clear(plugins)
-		for i := range c.Controllers {
-			p, _ := filepath.Abs(c.PluginPath(&c.Controllers[i]))
-			plugins[p] = i
+		for _, c := range mgr.Controllers() {
+			p := c.Spec().PluginPath
+			plugins[p] = true
 			watch(p)
 		}
 	}
-	index(cfg)
+	index()
 	watch(absCfg)
 
-	pending := map[string]bool{}
 	var timer <-chan time.Time
 	for {
 		select {
@@ -62,47 +62,23 @@ func watchAndReload(ctx context.Context, cfgPath string, cfg *config.Config, mgr
 			if ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) == 0 {
 				continue
 			}
-			// A ConfigMap volume swaps a "..data" symlink: treat any event in
-			// the config's directory as a config change.
-			if filepath.Dir(ev.Name) == filepath.Dir(absCfg) || ev.Name == absCfg {
-				pending[absCfg] = true
-			}
-			if _, ok := plugins[ev.Name]; ok {
-				pending[ev.Name] = true
-			}
-			if len(pending) > 0 {
+			// A ConfigMap volume swaps a "..data" symlink: any event in the
+			// config's directory may be a config change.
+			if filepath.Dir(ev.Name) == filepath.Dir(absCfg) || plugins[ev.Name] {
 				timer = time.After(300 * time.Millisecond) // let the writer finish
 			}
 		case <-timer:
-			if pending[absCfg] {
-				delete(pending, absCfg)
-				if next, err := config.Load(cfgPath, nil); err != nil {
-					logger.Error(err, "New configuration is invalid; keeping the running one")
-				} else {
-					for i := range next.Controllers {
-						nc := &next.Controllers[i]
-						if i >= len(cfg.Controllers) || nc.Name != cfg.Controllers[i].Name {
-							logger.Info("Controllers added, removed or renamed in the configuration: restart the host to apply it", "controller", nc.Name)
-							continue
-						}
-						oc := &cfg.Controllers[i]
-						if next.PluginPath(nc) != cfg.PluginPath(oc) || nc.Timeout != oc.Timeout || nc.MemoryLimit != oc.MemoryLimit || nc.MaxResponse != oc.MaxResponse {
-							p, _ := filepath.Abs(next.PluginPath(nc))
-							pending[p] = true
-						}
-					}
-					cfg = next
-					index(cfg)
-				}
+			next, err := config.Load(cfgPath, nil)
+			if err != nil {
+				mgr.ReloadFailed(ctx, cfgPath, err)
+				continue
 			}
-			for path := range pending {
-				delete(pending, path)
-				i, ok := plugins[path]
-				if !ok || i >= len(mgr.Controllers()) {
-					continue
-				}
-				// Logged, counted and kept for /readyz inside.
-				_ = mgr.ReloadPlugin(ctx, mgr.Controllers()[i].Name(), path, &cfg.Controllers[i])
+			mgr.Reload(ctx, next) // logged, counted and kept for /readyz inside
+			index()
+			for i := range next.Controllers {
+				p, _ := filepath.Abs(next.PluginPath(&next.Controllers[i]))
+				plugins[p] = true // a new path: watched before a restart applies it
+				watch(p)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
@@ -77,18 +78,33 @@ func run(ctx context.Context, cmd *cobra.Command, o runOptions) error {
 		return err
 	}
 	logger.Info("Connecting", "cluster", rc.Host, "via", source)
+	// Bind the ports first: a port in use fails the command before any
+	// plugin is compiled.
+	listeners, err := listen(o)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
 	m := metrics.New()
-	mgr, err := engine.New(ctx, engine.Options{Config: cfg, RESTConfig: rc, Metrics: m})
+	mgr, err := engine.FromConfig(ctx, cfg, rc, engine.Options{Metrics: m})
 	if err != nil {
 		return err
 	}
 	for _, c := range mgr.Controllers() {
 		logger.Info("Loaded controller", "controller", c.Name(), "for", c.GVK().String())
 	}
-	go watchAndReload(ctx, configPath(cmd), cfg, mgr)
+	// A server that fails later ends the command through its context, as
+	// SIGTERM would: in-flight reconciles finish and the Lease is released.
+	ctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	go watchAndReload(ctx, configPath(cmd), mgr)
 	var standby atomic.Bool
 	standby.Store(o.leaderElect)
-	servers := startServers(ctx, o, m, mgr, &standby)
+	servers := startServers(ctx, o, listeners, m, mgr, &standby, fail)
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -97,9 +113,33 @@ func run(ctx context.Context, cmd *cobra.Command, o runOptions) error {
 		}
 	}()
 	if !o.leaderElect {
-		return mgr.Run(ctx)
+		err = mgr.Run(ctx)
+	} else {
+		err = runAsLeader(ctx, o, rc, mgr, &standby)
 	}
-	return runAsLeader(ctx, o, rc, mgr, &standby)
+	if cause := context.Cause(ctx); err == nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return err
+}
+
+// listen binds the addresses of the HTTP servers ("" or "0": off).
+func listen(o runOptions) (map[string]net.Listener, error) {
+	out := map[string]net.Listener{}
+	for flag, addr := range map[string]string{"metrics-bind-address": o.metricsAddr, "health-probe-bind-address": o.probeAddr, "pprof-bind-address": o.pprofAddr} {
+		if addr == "" || addr == "0" {
+			continue
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range out {
+				l.Close()
+			}
+			return nil, fmt.Errorf("--%s: %w", flag, err)
+		}
+		out[addr] = l
+	}
+	return out, nil
 }
 
 // runAsLeader runs the manager only while this process holds the Lease.
@@ -161,19 +201,20 @@ func runAsLeader(ctx context.Context, o runOptions, rc *rest.Config, mgr *engine
 	return runErr
 }
 
-func startServers(ctx context.Context, o runOptions, m *metrics.Metrics, mgr *engine.Manager, standby *atomic.Bool) []*http.Server {
+func startServers(ctx context.Context, o runOptions, listeners map[string]net.Listener, m *metrics.Metrics, mgr *engine.Manager, standby *atomic.Bool, fail context.CancelCauseFunc) []*http.Server {
 	logger := klog.FromContext(ctx)
 	var servers []*http.Server
 	serve := func(addr string, mux *http.ServeMux) {
-		if addr == "" || addr == "0" {
+		l := listeners[addr]
+		if l == nil {
 			return
 		}
 		s := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, s)
 		go func() {
-			if err := s.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				logger.Error(err, "HTTP server failed", "addr", addr)
-				os.Exit(1)
+			if err := s.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error(err, "HTTP server failed; shutting down", "addr", addr)
+				fail(fmt.Errorf("HTTP server on %s: %w", addr, err))
 			}
 		}()
 	}
@@ -193,10 +234,19 @@ func startServers(ctx context.Context, o runOptions, m *metrics.Metrics, mgr *en
 		select {
 		case <-mgr.Synced():
 			_, _ = w.Write([]byte("ok"))
-			// A failed reload leaves the previous plugin running: still ready,
-			// but say so.
-			for _, r := range mgr.FailedReloads() {
-				fmt.Fprintf(w, "\nreload of %s (%s) failed, previous plugin running: %v", r.Controller, r.Path, r.Err)
+			// A failed reload leaves the previous plugin running, and some
+			// changes wait for a restart: still ready, but say so.
+			for _, r := range mgr.Status() {
+				name := r.Controller
+				if name == "" {
+					name = "the configuration"
+				}
+				if r.Err != nil {
+					fmt.Fprintf(w, "\nreload of %s (%s) failed, previous plugin running: %v", name, r.Path, r.Err)
+				}
+				if len(r.RestartRequired) > 0 {
+					fmt.Fprintf(w, "\n%s: restart required to apply %s", name, strings.Join(r.RestartRequired, ", "))
+				}
 			}
 		default:
 			http.Error(w, "informer caches not synced", http.StatusServiceUnavailable)

@@ -201,23 +201,9 @@ func (c *Config) defaultAndValidate() error {
 			}
 			names[ctrl.Name] = true
 		}
-		if ctrl.Workers == 0 {
-			ctrl.Workers = DefaultWorkers
-		}
+		ctrl.SetDefaults()
 		if ctrl.Workers < 0 {
 			return fmt.Errorf("%s.workers: must be positive", at)
-		}
-		if ctrl.ResyncPeriod == 0 {
-			ctrl.ResyncPeriod = DefaultResyncPeriod
-		}
-		if ctrl.Timeout == 0 {
-			ctrl.Timeout = DefaultTimeout
-		}
-		if ctrl.MemoryLimit == "" {
-			ctrl.MemoryLimit = DefaultMemoryLimit
-		}
-		if ctrl.MaxResponse == "" {
-			ctrl.MaxResponse = DefaultMaxResponse
 		}
 		if _, err := ctrl.MemoryLimitBytes(); err != nil {
 			return fmt.Errorf("%s.%w", at, err)
@@ -240,12 +226,6 @@ func (c *Config) defaultAndValidate() error {
 				return fmt.Errorf("%s.permissions[%d]: %w", at, j, err)
 			}
 		}
-		if ctrl.Config == nil {
-			ctrl.Config = map[string]any{}
-		}
-		if ctrl.Record.MaxFiles == 0 {
-			ctrl.Record.MaxFiles = 100
-		}
 		if ctrl.Record.MaxFiles < 0 {
 			return fmt.Errorf("%s.record.maxFiles: must be positive", at)
 		}
@@ -257,6 +237,31 @@ func (c *Config) defaultAndValidate() error {
 		}
 	}
 	return nil
+}
+
+// SetDefaults fills the zero fields of c with their defaults.
+func (c *Controller) SetDefaults() {
+	if c.Workers == 0 {
+		c.Workers = DefaultWorkers
+	}
+	if c.ResyncPeriod == 0 {
+		c.ResyncPeriod = DefaultResyncPeriod
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.MemoryLimit == "" {
+		c.MemoryLimit = DefaultMemoryLimit
+	}
+	if c.MaxResponse == "" {
+		c.MaxResponse = DefaultMaxResponse
+	}
+	if c.Config == nil {
+		c.Config = map[string]any{}
+	}
+	if c.Record.MaxFiles == 0 {
+		c.Record.MaxFiles = 100
+	}
 }
 
 func checkType(t abi.TypeRef) error {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -17,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"wasmctl.dev/wasmctl/host/apply"
+	"wasmctl.dev/wasmctl/internal/projection"
 )
 
 // Index names on every informer.
@@ -30,7 +30,7 @@ const (
 	IndexOrphanNamespace = "orphanNamespace"
 )
 
-// Cache is the shared informer cache: one informer per resource, shared by
+// informerCache is the shared informer cache: one informer per resource, shared by
 // every controller that watches it, each with a transform that drops
 // metadata.managedFields (often half of an object's size, never needed by a
 // controller) and indexes by namespace and controller UID.
@@ -42,51 +42,51 @@ const (
 // maps was the largest host cost after the plugin calls, and typed objects
 // take a fraction of a map's memory (docs/BENCHMARKS.md). Either way the
 // cache holds apply.Object values with apiVersion and kind set.
-type Cache struct {
+type informerCache struct {
 	mapper  meta.RESTMapper
 	typed   informers.SharedInformerFactory
 	dynamic dynamicinformer.DynamicSharedInformerFactory
 
 	mu        sync.Mutex
-	informers map[schema.GroupVersionResource]*Informer
+	informers map[schema.GroupVersionResource]*informer
 
 	// json memoises each object's JSON by UID and resourceVersion: a primary
 	// with 100 children is serialised once per change, not once per call.
 	json sync.Map // types.UID -> *objectJSON
 }
 
-// Informer is one shared informer and what it watches.
-type Informer struct {
+// informer is one shared informer and what it watches.
+type informer struct {
 	GVK        schema.GroupVersionKind
 	GVR        schema.GroupVersionResource
 	Namespaced bool
 	Informer   cache.SharedIndexInformer
 }
 
-// NewCache returns an empty cache; informers are created by For and started
+// newInformerCache returns an empty cache; informers are created by For and started
 // by Start. typed serves the kinds client-go knows (nil: everything goes
-// through dynamic); build it with protobuf as its content type. resync is
-// the shortest resync period any controller asks for: an informer can only
-// resync its handlers at multiples of the period it was created with (0:
-// never).
-func NewCache(typed kubernetes.Interface, dynamic dynamic.Interface, mapper meta.RESTMapper, resync time.Duration) *Cache {
-	c := &Cache{
+// through dynamic); build it with protobuf as its content type. The
+// informers never resync: each controller resyncs its primaries itself, at
+// its own period, which a hot reload can change (an informer's period is
+// fixed at its creation).
+func newInformerCache(typed kubernetes.Interface, dynamic dynamic.Interface, mapper meta.RESTMapper) *informerCache {
+	c := &informerCache{
 		mapper:    mapper,
-		dynamic:   dynamicinformer.NewDynamicSharedInformerFactory(dynamic, resync),
-		informers: map[schema.GroupVersionResource]*Informer{},
+		dynamic:   dynamicinformer.NewDynamicSharedInformerFactory(dynamic, 0),
+		informers: map[schema.GroupVersionResource]*informer{},
 	}
 	if typed != nil {
-		c.typed = informers.NewSharedInformerFactory(typed, resync)
+		c.typed = informers.NewSharedInformerFactory(typed, 0)
 	}
 	return c
 }
 
 // Mapper is the cache's RESTMapper.
-func (c *Cache) Mapper() meta.RESTMapper { return c.mapper }
+func (c *informerCache) Mapper() meta.RESTMapper { return c.mapper }
 
 // For returns the shared informer of gvk, creating it on first use. It must
 // be called before Start.
-func (c *Cache) For(gvk schema.GroupVersionKind) (*Informer, error) {
+func (c *informerCache) For(gvk schema.GroupVersionKind) (*informer, error) {
 	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
 		return nil, fmt.Errorf("kind %s: %w", gvk, err)
@@ -124,13 +124,13 @@ func (c *Cache) For(gvk schema.GroupVersionKind) (*Informer, error) {
 	}}); err != nil {
 		return nil, err
 	}
-	inf := &Informer{GVK: gvk, GVR: m.Resource, Namespaced: m.Scope.Name() == meta.RESTScopeNameNamespace, Informer: si}
+	inf := &informer{GVK: gvk, GVR: m.Resource, Namespaced: m.Scope.Name() == meta.RESTScopeNameNamespace, Informer: si}
 	c.informers[m.Resource] = inf
 	return inf, nil
 }
 
 // Start starts every informer created so far.
-func (c *Cache) Start(stop <-chan struct{}) {
+func (c *informerCache) Start(stop <-chan struct{}) {
 	if c.typed != nil {
 		c.typed.Start(stop)
 	}
@@ -138,7 +138,7 @@ func (c *Cache) Start(stop <-chan struct{}) {
 }
 
 // WaitForSync waits until every informer has listed.
-func (c *Cache) WaitForSync(stop <-chan struct{}) bool {
+func (c *informerCache) WaitForSync(stop <-chan struct{}) bool {
 	c.mu.Lock()
 	synced := make([]cache.InformerSynced, 0, len(c.informers))
 	for _, inf := range c.informers {
@@ -149,7 +149,7 @@ func (c *Cache) WaitForSync(stop <-chan struct{}) bool {
 }
 
 // Shutdown stops the informers and waits for them.
-func (c *Cache) Shutdown() {
+func (c *informerCache) Shutdown() {
 	if c.typed != nil {
 		c.typed.Shutdown()
 	}
@@ -157,7 +157,7 @@ func (c *Cache) Shutdown() {
 }
 
 // Resources lists the watched resources.
-func (c *Cache) Resources() []schema.GroupVersionResource {
+func (c *informerCache) Resources() []schema.GroupVersionResource {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]schema.GroupVersionResource, 0, len(c.informers))
@@ -168,7 +168,7 @@ func (c *Cache) Resources() []schema.GroupVersionResource {
 }
 
 // Count returns the number of cached objects of a resource, for metrics.
-func (c *Cache) Count(gvr schema.GroupVersionResource) int {
+func (c *informerCache) Count(gvr schema.GroupVersionResource) int {
 	c.mu.Lock()
 	inf := c.informers[gvr]
 	c.mu.Unlock()
@@ -180,7 +180,7 @@ func (c *Cache) Count(gvr schema.GroupVersionResource) int {
 
 // JSON returns obj's JSON, projected by p when p is not nil, memoised by
 // UID, resourceVersion and projection.
-func (c *Cache) JSON(obj apply.Object, p *Projection) ([]byte, error) {
+func (c *informerCache) JSON(obj apply.Object, p *projection.Projection) ([]byte, error) {
 	marshal := func() ([]byte, error) {
 		if u, ok := obj.(*unstructured.Unstructured); ok {
 			if p != nil {
@@ -200,7 +200,7 @@ func (c *Cache) JSON(obj apply.Object, p *Projection) ([]byte, error) {
 	}
 	pid := ""
 	if p != nil {
-		pid = p.id
+		pid = p.ID()
 	}
 	e, _ := c.json.LoadOrStore(uid, &objectJSON{})
 	entry := e.(*objectJSON)
@@ -264,12 +264,4 @@ func orphanNamespaceIndex(obj any) ([]string, error) {
 		return nil, nil
 	}
 	return []string{o.GetNamespace()}, nil
-}
-
-// resyncOr returns d, or a day when d is zero (no periodic resync).
-func resyncOr(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 24 * time.Hour
-	}
-	return d
 }

@@ -18,6 +18,7 @@ import (
 	"wasmctl.dev/wasmctl/host/config"
 	"wasmctl.dev/wasmctl/host/engine"
 	"wasmctl.dev/wasmctl/host/runtime"
+	"wasmctl.dev/wasmctl/host/spec"
 	"wasmctl.dev/wasmctl/internal/testenv"
 	"wasmctl.dev/wasmctl/internal/wasmbuild"
 )
@@ -164,7 +165,8 @@ func TestLoadPluginRefuses(t *testing.T) {
 		{notWasm, "not a valid WebAssembly module"},
 	} {
 		start := time.Now()
-		_, _, err := engine.LoadPlugin(context.Background(), rt, tc.path, &config.Controller{Name: "x", Timeout: 200 * time.Millisecond, MemoryLimit: "64Mi", MaxResponse: "16Mi"})
+		cfg := &config.Config{Controllers: []config.Controller{{Name: "x", Plugin: tc.path, Timeout: 200 * time.Millisecond, MemoryLimit: "64Mi", MaxResponse: "16Mi"}}}
+		_, err := spec.Load(context.Background(), rt, cfg, 0)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Fatalf("%s: got %v, want %q", tc.path, err, tc.want)
 		}

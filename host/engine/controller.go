@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,6 +23,7 @@ import (
 	"wasmctl.dev/wasmctl/host/apply"
 	"wasmctl.dev/wasmctl/host/metrics"
 	"wasmctl.dev/wasmctl/host/runtime"
+	"wasmctl.dev/wasmctl/host/spec"
 )
 
 // Event reasons the host records on primaries.
@@ -42,96 +44,191 @@ type Plugin interface {
 	Call(ctx context.Context, export string, input []byte) ([]byte, error)
 }
 
-// ControllerOptions define one controller.
-type ControllerOptions struct {
-	Name     string
-	Plugin   Plugin
-	Manifest abi.Manifest
-	// Perms are the effective permissions (for, owns, explicit).
-	Perms apply.Permissions
-	// Config is the controller's config: block as JSON.
-	Config       []byte
-	Workers      int
-	ResyncPeriod time.Duration
-}
-
 // Controller runs one plugin over the objects of its for kind.
 type Controller struct {
-	name     string
-	plugin   pluginSlot
-	manifest abi.Manifest
-	perms    apply.Permissions
-	config   []byte
-	workers  int
-	resync   time.Duration
+	name string
+	// spec is the controller's current spec. Its for, owns and related
+	// inputs are fixed at construction (they chose the informers); a hot
+	// reload swaps the rest.
+	spec   atomic.Pointer[spec.Controller]
+	plugin pluginSlot
 
-	cache       *Cache
-	primary     *Informer
-	owns        []*Informer
-	related     []relatedInput
-	projections map[schema.GroupVersionKind]*Projection
-	// forSelector limits the primaries (Manifest.Selector); nil: all.
-	forSelector  labels.Selector
-	queue        workqueue.TypedRateLimitingInterface[string]
-	expectations *Expectations
-	applier      *apply.Applier
-	recorder     record.EventRecorder
-	metrics      *metrics.Metrics
-	now          func() time.Time
-	requests     *requestLog // nil unless record: is configured
+	cache    *informerCache
+	primary  *informer
+	owns     []*informer
+	related  []*informer // one per spec.Related, in order
+	queue    workqueue.TypedRateLimitingInterface[string]
+	keys     *keyStates
+	applier  *apply.Applier
+	recorder record.EventRecorder
+	metrics  *metrics.Metrics
+	now      func() time.Time
+	requests *requestLog // nil unless record: is configured
 
-	// lastErrors holds, per key, the apply error of the previous response,
-	// sent in the next request (abi.ReconcileRequest.LastError).
-	lastErrors sync.Map // string -> *abi.ApplyError
-	// ownWrites holds, per key, the resourceVersion of the controller's
-	// last write of the primary, while its echo has not arrived
-	// (Manifest.IgnoreOwnWrites).
-	ownWrites sync.Map // string -> string
-	// awaitingWrite marks keys whose reconcile was deferred until the cache
-	// shows the primary write: their echo must enqueue them.
-	awaitingWrite sync.Map // string -> struct{}
+	workersMu sync.Mutex
+	workers   []context.CancelFunc // one per running worker
+	runCtx    context.Context      // set by Run: workers start under it
+	workCtx   context.Context      // reconciles run under it
+	workersWG sync.WaitGroup
+	resyncNow chan struct{} // a new resync period: restart the timer
 }
 
-type relatedInput struct {
-	abi.RelatedInput
-	informer *Informer
-	selector labels.Selector // from LabelSelector; nil: everything
+// controllerEnv is what a controller shares with the others of its host.
+type controllerEnv struct {
+	cache    *informerCache
+	clients  *Clients
+	recorder record.EventRecorderLogger
+	metrics  *metrics.Metrics
+	now      func() time.Time
 }
 
-func gvkOf(t abi.TypeRef) schema.GroupVersionKind {
-	gv, _ := schema.ParseGroupVersion(t.APIVersion)
-	return gv.WithKind(t.Kind)
+// newController builds the controller of s over env: it creates (or
+// shares) the informers of its kinds, checks that the kinds of its
+// permissions are served, and wires the handlers. Nothing runs until Run.
+// Tests build it over client-go's fake clients.
+func newController(s *spec.Controller, p Plugin, env controllerEnv) (*Controller, error) {
+	at := fmt.Sprintf("controllers[%d] (%s)", s.Index, s.Name)
+	now := env.now
+	if now == nil {
+		now = time.Now
+	}
+	c := &Controller{
+		name:      s.Name,
+		cache:     env.cache,
+		keys:      newKeyStates(now),
+		metrics:   env.metrics,
+		now:       now,
+		recorder:  env.recorder,
+		resyncNow: make(chan struct{}, 1),
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: s.Name, MetricsProvider: env.metrics.Workqueue}),
+	}
+	c.spec.Store(s)
+	c.plugin.set(p, nil)
+	var err error
+	if c.primary, err = env.cache.For(s.For); err != nil {
+		return nil, fmt.Errorf("%s.for: %w", at, err)
+	}
+	for j, o := range s.Owns {
+		inf, err := env.cache.For(o)
+		if err != nil {
+			return nil, fmt.Errorf("%s.owns[%d]: %w", at, j, err)
+		}
+		c.owns = append(c.owns, inf)
+	}
+	for j, r := range s.Related {
+		inf, err := env.cache.For(r.GVK)
+		if err != nil {
+			return nil, fmt.Errorf("%s: manifest related[%d]: %w", at, j, err)
+		}
+		c.related = append(c.related, inf)
+	}
+	for j, p := range s.Manifest.Permissions {
+		gvk, _ := spec.GVK(abi.TypeRef{APIVersion: p.APIVersion, Kind: p.Kind})
+		if _, err := env.clients.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
+			return nil, fmt.Errorf("%s.permissions[%d]: %w", at, j, err)
+		}
+	}
+	if s.Record.Dir != "" {
+		if c.requests, err = newRequestLog(s.Record.Dir+"/"+s.Name, s.Record.MaxFiles); err != nil {
+			return nil, fmt.Errorf("%s.record.dir: %w", at, err)
+		}
+	}
+	c.applier = &apply.Applier{
+		Client: env.clients.Writes, Native: env.clients.Native, Mapper: env.clients.Mapper,
+		FieldManager: "wasmctl-" + s.Name, Recorder: c.recorder,
+		OwnedEvents: func(gvk schema.GroupVersionKind) abi.OwnedEvents { return c.spec.Load().OwnedEventsFor(gvk) },
+		OnResult: func(a *apply.Action, err error) {
+			result := "success"
+			if err != nil {
+				result = "error"
+			}
+			c.metrics.Actions.WithLabelValues(c.name, string(a.Op), a.GVK.Kind, result).Inc()
+		},
+	}
+	if err := c.addHandlers(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Name is the controller's name.
 func (c *Controller) Name() string { return c.name }
 
-// Queue exposes the work queue (tests and metrics).
-func (c *Controller) Queue() workqueue.TypedRateLimitingInterface[string] { return c.queue }
+// GVK returns the controller's primary kind.
+func (c *Controller) GVK() schema.GroupVersionKind { return c.primary.GVK }
 
-// Run starts the workers and blocks until ctx is done; then it stops taking
-// keys and waits for the in-flight reconciles, which run under workCtx (the
-// manager cancels it when the shutdown grace period ends).
+// Spec returns the controller's current spec.
+func (c *Controller) Spec() *spec.Controller { return c.spec.Load() }
+
+// Run starts the workers and the resync timer and blocks until ctx is
+// done; then it stops taking keys and waits for the in-flight reconciles,
+// which run under workCtx (the manager cancels it when the shutdown grace
+// period ends).
 func (c *Controller) Run(ctx, workCtx context.Context) {
 	defer utilruntime.HandleCrashWithContext(ctx)
 	logger := klog.FromContext(ctx).WithValues("controller", c.name)
-	logger.Info("Starting workers", "count", c.workers)
-	done := make(chan struct{}, c.workers)
-	for range c.workers {
+	c.workersMu.Lock()
+	c.runCtx, c.workCtx = ctx, workCtx
+	c.workersMu.Unlock()
+	n := c.setWorkers(c.spec.Load().Workers)
+	logger.Info("Starting workers", "count", n)
+	go c.resyncLoop(ctx)
+	<-ctx.Done()
+	c.queue.ShutDown()
+	c.workersWG.Wait()
+	logger.Info("Workers stopped")
+}
+
+// setWorkers starts or retires workers until n run, and returns n. A
+// retired worker finishes the key it holds; a key it takes afterwards goes
+// back to the queue. Before Run it only records nothing (Run starts the
+// spec's count).
+func (c *Controller) setWorkers(n int) int {
+	c.workersMu.Lock()
+	defer c.workersMu.Unlock()
+	if c.runCtx == nil || c.runCtx.Err() != nil {
+		return 0
+	}
+	for len(c.workers) < n {
+		wctx, cancel := context.WithCancel(c.runCtx)
+		c.workers = append(c.workers, cancel)
+		c.workersWG.Add(1)
 		go func() {
-			defer func() { done <- struct{}{} }()
-			wait.UntilWithContext(ctx, func(ctx context.Context) {
-				for c.processNextWorkItem(ctx, workCtx) {
+			defer c.workersWG.Done()
+			wait.UntilWithContext(wctx, func(ctx context.Context) {
+				for c.processNextWorkItem(ctx, c.workCtx) {
 				}
 			}, time.Second)
 		}()
 	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	for range c.workers {
-		<-done
+	for len(c.workers) > n {
+		c.workers[len(c.workers)-1]()
+		c.workers = c.workers[:len(c.workers)-1]
 	}
-	logger.Info("Workers stopped")
+	return len(c.workers)
+}
+
+// resyncLoop enqueues every primary once per resync period (re-read after
+// each round, so a reload takes effect at the next one).
+func (c *Controller) resyncLoop(ctx context.Context) {
+	for {
+		period := c.spec.Load().ResyncPeriod
+		if period <= 0 {
+			period = 24 * time.Hour
+		}
+		t := time.NewTimer(period)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-c.resyncNow:
+			t.Stop()
+			continue
+		case <-t.C:
+		}
+		c.enqueueAll(c.primary.Informer.GetIndexer().List())
+	}
 }
 
 func (c *Controller) processNextWorkItem(ctx, workCtx context.Context) bool {
@@ -141,7 +238,10 @@ func (c *Controller) processNextWorkItem(ctx, workCtx context.Context) bool {
 	}
 	defer c.queue.Done(key)
 	if ctx.Err() != nil {
-		return false // shutting down: take no new keys
+		// Shutting down (the queue is shut down too), or this worker was
+		// retired: hand the key to a remaining worker.
+		c.queue.Add(key)
+		return false
 	}
 	logger := klog.FromContext(ctx).WithValues("controller", c.name, "key", key)
 	start := time.Now()
@@ -162,38 +262,38 @@ func (c *Controller) processNextWorkItem(ctx, workCtx context.Context) bool {
 // reconcile runs the plugin for one key and applies its response.
 func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, error) {
 	logger := klog.FromContext(ctx)
-	if c.manifest.IgnoreOwnWrites {
+	s := c.spec.Load()
+	if s.Manifest.IgnoreOwnWrites {
 		// Marked before the cache is read: if the cache still shows the
 		// primary before the controller's last write, that write's echo
 		// arrives after this mark and enqueues the key (primaryUpdated).
-		c.awaitingWrite.Store(key, struct{}{})
+		c.keys.setAwaitingWrite(key, true)
 	}
 	obj, exists, err := c.primary.Informer.GetIndexer().GetByKey(key)
 	if err != nil {
 		return 0, err
 	}
 	if !exists {
-		c.expectations.Delete(key)
-		c.ownWrites.Delete(key)
-		c.awaitingWrite.Delete(key)
-		c.lastErrors.Delete(key)
+		c.keys.forget(key)
 		c.metrics.ReconcileTotal.WithLabelValues(c.name, "gone").Inc()
 		return 0, nil
 	}
 	primary := obj.(apply.Object) // read-only: owned by the cache
-	if !c.isPrimary(primary) {
-		c.expectations.Delete(key)
-		c.awaitingWrite.Delete(key)
+	if !isPrimary(s, primary) {
+		c.keys.forget(key)
 		return 0, nil
 	}
-	if !c.expectations.Satisfied(key) || !c.expectations.PrimaryObserved(key, primary.GetResourceVersion()) {
+	if c.keys.bind(key, primary.GetUID()) {
+		logger.V(2).Info("Primary recreated under the same name: its earlier state is dropped", "uid", primary.GetUID())
+	}
+	if !c.keys.satisfied(key, primary.GetResourceVersion()) {
 		logger.V(4).Info("Waiting for the informer to observe earlier writes")
 		c.metrics.ReconcileTotal.WithLabelValues(c.name, "skipped").Inc()
 		return 0, nil
 	}
 
-	c.awaitingWrite.Delete(key)
-	req, controlled, orphans, err := c.buildRequest(key, primary)
+	c.keys.setAwaitingWrite(key, false)
+	req, controlled, orphans, err := c.buildRequest(s, key, primary)
 	if err != nil {
 		return 0, fmt.Errorf("build request: %w", err)
 	}
@@ -217,17 +317,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		return 0, err
 	}
 
-	resp, err := apply.Decode(out)
-	var actions []apply.Action
-	if err == nil {
-		actions, err = apply.Validate(resp, apply.Input{
-			Primary:    primary,
-			Controlled: controlled,
-			Orphans:    orphans,
-			Perms:      c.perms,
-			Scope:      c.scope,
-		})
-	}
+	resp, actions, err := c.validate(s, out, primary, controlled, orphans)
 	if err != nil {
 		c.metrics.RefusedResponses.WithLabelValues(c.name).Inc()
 		c.metrics.ReconcileTotal.WithLabelValues(c.name, "refused").Inc()
@@ -248,20 +338,20 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		}
 	}
 	if creates > 0 || len(deletes) > 0 {
-		c.expectations.Expect(key, creates, deletes)
+		c.keys.expect(key, creates, deletes)
 	}
 	outcome, err := c.applier.Apply(ctx, primary, actions)
 	if outcome.CreatesNotDone > 0 {
-		c.expectations.LowerCreations(key, outcome.CreatesNotDone)
+		c.keys.creationObserved(key, outcome.CreatesNotDone)
 	}
-	for _, d := range outcome.DeletesNotDone {
-		c.expectations.DeletionObserved(key, d)
+	for _, d := range append(outcome.DeletesNotDone, outcome.DeletesGone...) {
+		c.keys.deletionObserved(key, d)
 	}
 	if err != nil {
 		c.metrics.ReconcileTotal.WithLabelValues(c.name, "error").Inc()
 		var ae *apply.ActionError
 		if errors.As(err, &ae) {
-			c.lastErrors.Store(key, ae.AsABI())
+			c.keys.setLastError(key, ae.AsABI())
 			ownedWrite := ae.Action.Owned && (ae.Action.Op == abi.OpCreate || ae.Action.Op == abi.OpDelete)
 			// Owned creates and deletes have their own events; a conflict is
 			// routine (the cache was behind).
@@ -271,18 +361,28 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		}
 		return 0, err
 	}
-	c.lastErrors.Delete(key)
+	c.keys.setLastError(key, nil)
 	if outcome.PrimaryRV != "" && outcome.PrimaryRV != primary.GetResourceVersion() {
-		c.expectations.ExpectPrimaryWrite(key, primary.GetResourceVersion())
-		if c.manifest.IgnoreOwnWrites {
-			c.ownWrites.Store(key, outcome.PrimaryRV)
-		}
+		c.keys.primaryWritten(key, primary.GetResourceVersion(), outcome.PrimaryRV, s.Manifest.IgnoreOwnWrites)
 	}
 	c.metrics.ReconcileTotal.WithLabelValues(c.name, "success").Inc()
 	if len(actions) > 0 {
 		logger.V(2).Info("Applied plugin response", "actions", len(actions), "creates", outcome.CreatesSucceeded)
 	}
 	return time.Duration(resp.RequeueAfterSeconds * float64(time.Second)), nil
+}
+
+// validate decodes a plugin's output and checks it against the spec's
+// permissions: the response as a whole, or nothing.
+func (c *Controller) validate(s *spec.Controller, out []byte, primary apply.Object, controlled, orphans map[schema.GroupVersionKind]map[string]bool) (*abi.ReconcileResponse, []apply.Action, error) {
+	resp, err := apply.Decode(out)
+	if err != nil {
+		return nil, nil, err
+	}
+	actions, err := apply.Validate(resp, apply.Input{
+		Primary: primary, Controlled: controlled, Orphans: orphans, Perms: s.Permissions, Scope: c.scope,
+	})
+	return resp, actions, err
 }
 
 func (c *Controller) scope(gvk schema.GroupVersionKind) (bool, error) {
@@ -293,33 +393,39 @@ func (c *Controller) scope(gvk schema.GroupVersionKind) (bool, error) {
 	return m.Scope.Name() == "namespace", nil
 }
 
-// isPrimary reports whether obj passes the manifest's selector.
-func (c *Controller) isPrimary(obj apply.Object) bool {
-	return c.forSelector == nil || c.forSelector.Matches(labels.Set(obj.GetLabels()))
+// isPrimary reports whether obj passes the spec's selector.
+func isPrimary(s *spec.Controller, obj apply.Object) bool {
+	return s.Selector == nil || s.Selector.Matches(labels.Set(obj.GetLabels()))
 }
 
 // primaryUpdated enqueues an updated primary, unless the update is only the
 // echo of the controller's own last write and the plugin asked to ignore
 // those (Manifest.IgnoreOwnWrites).
 func (c *Controller) primaryUpdated(oldObj, obj any) {
-	if c.manifest.IgnoreOwnWrites {
+	if c.spec.Load().Manifest.IgnoreOwnWrites {
 		old, cur := asObject(oldObj), asObject(obj)
 		if old != nil && cur != nil && old.GetResourceVersion() != cur.GetResourceVersion() {
 			key := objectKey(cur)
-			if rv, ok := c.ownWrites.Load(key); ok && rv == cur.GetResourceVersion() {
-				c.ownWrites.Delete(key)
-				if _, waiting := c.awaitingWrite.Load(key); !waiting {
-					c.metrics.ReconcileTotal.WithLabelValues(c.name, "own_write_ignored").Inc()
-					return
-				}
+			if c.keys.isOwnEcho(key, cur.GetResourceVersion()) {
+				c.metrics.ReconcileTotal.WithLabelValues(c.name, "own_write_ignored").Inc()
+				return
 			}
 		}
 	}
 	c.enqueue(obj)
 }
 
+// primaryDeleted forgets the key's state at once (as upstream drops a
+// deleted ReplicaSet's expectations) and enqueues it.
+func (c *Controller) primaryDeleted(obj any) {
+	if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+		c.keys.forget(key)
+	}
+	c.enqueue(obj)
+}
+
 func (c *Controller) enqueue(obj any) {
-	if u := asObject(obj); u != nil && !c.isPrimary(u) {
+	if u := asObject(obj); u != nil && !isPrimary(c.spec.Load(), u) {
 		return // outside the manifest's selector: never reconciled
 	}
 	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)

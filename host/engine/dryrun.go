@@ -22,12 +22,7 @@ type DryRunResult struct {
 // response. Nothing is written to the cluster. It is for the reconcile
 // command's --from-cluster; the manager must not be Run as well.
 func (m *Manager) DryRun(ctx context.Context, controller, key string) (*DryRunResult, error) {
-	var c *Controller
-	for _, x := range m.controllers {
-		if x.name == controller {
-			c = x
-		}
-	}
+	c := m.controller(controller)
 	if c == nil {
 		return nil, fmt.Errorf("no controller %q in the config", controller)
 	}
@@ -49,7 +44,8 @@ func (m *Manager) DryRun(ctx context.Context, controller, key string) (*DryRunRe
 		return nil, fmt.Errorf("%s %s not found", c.primary.GVK.Kind, key)
 	}
 	primary := obj.(apply.Object)
-	req, controlled, orphans, err := c.buildRequest(key, primary)
+	s := c.spec.Load()
+	req, controlled, orphans, err := c.buildRequest(s, key, primary)
 	if err != nil {
 		return nil, err
 	}
@@ -58,12 +54,6 @@ func (m *Manager) DryRun(ctx context.Context, controller, key string) (*DryRunRe
 		return &DryRunResult{Request: req}, err
 	}
 	res := &DryRunResult{Request: req}
-	if res.Response, err = apply.Decode(out); err != nil {
-		res.Refused = err
-		return res, nil
-	}
-	_, res.Refused = apply.Validate(res.Response, apply.Input{
-		Primary: primary, Controlled: controlled, Orphans: orphans, Perms: c.perms, Scope: c.scope,
-	})
+	res.Response, _, res.Refused = c.validate(s, out, primary, controlled, orphans)
 	return res, nil
 }

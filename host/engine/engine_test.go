@@ -110,7 +110,7 @@ controllers:
 	if err != nil {
 		return nil, err
 	}
-	mgr, err = engine.New(ctx, engine.Options{Config: cfg, RESTConfig: env.RESTConfig()})
+	mgr, err = engine.FromConfig(ctx, cfg, env.RESTConfig(), engine.Options{})
 	if err != nil {
 		return nil, err
 	}

@@ -5,23 +5,27 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
+	"wasmctl.dev/wasmctl/abi"
 	"wasmctl.dev/wasmctl/host/apply"
 )
 
 // addHandlers wires the informers to the queue:
-//   - a primary's events enqueue it (and resync re-enqueues every primary);
+//   - a primary's events enqueue it (resyncLoop re-enqueues every primary
+//     once per resync period);
 //   - a child's events enqueue its controller (resolved by kind, name and
 //     UID) and settle expectations;
 //   - an orphan's events enqueue every primary whose selector matches it;
-//   - a related object's events enqueue the primaries it is related to.
+//   - a related object's events enqueue the primaries whose request would
+//     hold it (relatedChanged), unless the input is passive.
 func (c *Controller) addHandlers() error {
-	if _, err := c.primary.Informer.AddEventHandlerWithResyncPeriod(cache.ResourceEventHandlerFuncs{
+	if _, err := c.primary.Informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
 		UpdateFunc: c.primaryUpdated,
-		DeleteFunc: c.enqueue,
-	}, resyncOr(c.resync)); err != nil {
+		DeleteFunc: c.primaryDeleted,
+	}); err != nil {
 		return err
 	}
 	for _, inf := range c.owns {
@@ -33,10 +37,21 @@ func (c *Controller) addHandlers() error {
 			return err
 		}
 	}
-	for _, r := range c.related {
-		if _, err := r.informer.Informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    c.relatedChanged,
-			UpdateFunc: func(_, obj any) { c.relatedChanged(obj) },
+	// One handler per informer, however many inputs read it.
+	seen := map[*informer]bool{}
+	for _, inf := range c.related {
+		if seen[inf] {
+			continue
+		}
+		seen[inf] = true
+		if _, err := inf.Informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc: c.relatedChanged,
+			UpdateFunc: func(oldObj, obj any) {
+				if o, n := asObject(oldObj), asObject(obj); o != nil && n != nil && !reflect.DeepEqual(o.GetLabels(), n.GetLabels()) {
+					c.relatedChanged(oldObj) // it may have left a selection
+				}
+				c.relatedChanged(obj)
+			},
 			DeleteFunc: c.relatedChanged,
 		}); err != nil {
 			return err
@@ -55,10 +70,11 @@ func (c *Controller) ownerKey(child apply.Object) (string, bool) {
 	if gv, err := schema.ParseGroupVersion(ref.APIVersion); err != nil || gv.Group != c.primary.GVK.Group {
 		return "", false
 	}
-	key := ref.Name
+	ns := ""
 	if c.primary.Namespaced {
-		key = child.GetNamespace() + "/" + ref.Name
+		ns = child.GetNamespace()
 	}
+	key := cache.NewObjectName(ns, ref.Name).String()
 	obj, ok, _ := c.primary.Informer.GetIndexer().GetByKey(key)
 	if !ok || obj.(apply.Object).GetUID() != ref.UID {
 		return "", false
@@ -78,7 +94,7 @@ func (c *Controller) childAdded(obj any) {
 		return
 	}
 	if key, ok := c.ownerKey(child); ok {
-		c.expectations.CreationObserved(key)
+		c.keys.creationObserved(key, 1)
 		c.queue.Add(key)
 		return
 	}
@@ -90,14 +106,14 @@ func (c *Controller) childAdded(obj any) {
 func (c *Controller) childUpdated(oldObj, newObj any) {
 	old, cur := asObject(oldObj), asObject(newObj)
 	if old == nil || cur == nil || old.GetResourceVersion() == cur.GetResourceVersion() {
-		return // periodic resync of an owns informer: the primary resync covers it
+		return // a relist that changed nothing
 	}
 	labelsChanged := !reflect.DeepEqual(old.GetLabels(), cur.GetLabels())
 	if cur.GetDeletionTimestamp() != nil && old.GetDeletionTimestamp() == nil {
 		// Graceful deletion has begun: the controller must not wait for the
 		// object to disappear before it replaces it.
 		if key, ok := c.ownerKey(cur); ok {
-			c.expectations.DeletionObserved(key, objectKey(cur))
+			c.keys.deletionObserved(key, objectKey(cur))
 		}
 	}
 	oldRef, curRef := controllerOf(old), controllerOf(cur)
@@ -121,7 +137,7 @@ func (c *Controller) childDeleted(obj any) {
 		return
 	}
 	if key, ok := c.ownerKey(child); ok {
-		c.expectations.DeletionObserved(key, objectKey(child))
+		c.keys.deletionObserved(key, objectKey(child))
 		c.queue.Add(key)
 	}
 }
@@ -137,51 +153,77 @@ func (c *Controller) enqueueMatching(orphan apply.Object) {
 	for _, o := range objs {
 		p := o.(apply.Object)
 		if sel := selectorOf(p); sel != nil && sel.Matches(set) {
-			c.queue.Add(objectKey(p))
+			c.enqueue(p)
 		}
 	}
 }
 
-// relatedChanged enqueues the primaries a changed related object feeds.
-// For siblingChildren: the siblings of the object's controller; for the
-// namespace and all selections: every primary in the namespace, or all.
+// relatedChanged enqueues the primaries whose request holds obj, for each
+// non-passive related input of its kind (relatedObjects is the other side
+// of each case):
+//   - siblingChildren: the siblings of obj's controller (primaries with the
+//     same controller owner, obj's controller itself excluded);
+//   - siblingSelected: every primary with a controller owner one of whose
+//     primaries selects obj;
+//   - namespace: every primary in obj's namespace; all: every primary.
 func (c *Controller) relatedChanged(obj any) {
 	u := asObject(obj)
 	if u == nil {
 		return
 	}
-	for _, r := range c.related {
-		if !sameKind(u, r.informer.GVK) {
+	s := c.spec.Load()
+	idx := c.primary.Informer.GetIndexer()
+	for i, r := range s.Related {
+		if r.Passive || c.related[i].GVK != r.GVK || !sameKind(u, r.GVK) {
 			continue
 		}
-		if r.selector != nil && !r.selector.Matches(labels.Set(u.GetLabels())) {
+		if r.Selector != nil && !r.Selector.Matches(labels.Set(u.GetLabels())) {
 			continue
 		}
 		switch r.Select {
-		case "siblingChildren":
+		case abi.SelectSiblingChildren:
 			ownerKey, ok := c.ownerKey(u)
 			if !ok {
 				continue
 			}
-			owner, exists, _ := c.primary.Informer.GetIndexer().GetByKey(ownerKey)
+			owner, exists, _ := idx.GetByKey(ownerKey)
 			if !exists {
 				continue
 			}
-			grand := controllerOf(owner.(apply.Object))
-			if grand == nil {
-				continue
+			if grand := controllerOf(owner.(apply.Object)); grand != nil {
+				c.enqueueControlledBy(grand.UID, ownerKey)
 			}
-			sibs, _ := c.primary.Informer.GetIndexer().ByIndex(IndexControllerUID, string(grand.UID))
-			for _, s := range sibs {
-				if k := objectKey(s.(apply.Object)); k != ownerKey {
-					c.queue.Add(k)
+		case abi.SelectSiblingSelected:
+			objs, _ := idx.ByIndex(cache.NamespaceIndex, u.GetNamespace())
+			set := labels.Set(u.GetLabels())
+			owners := map[types.UID]bool{}
+			for _, o := range objs {
+				p := o.(apply.Object)
+				ref := controllerOf(p)
+				if ref == nil || owners[ref.UID] {
+					continue
+				}
+				if sel := selectorOf(p); sel != nil && sel.Matches(set) {
+					owners[ref.UID] = true
+					c.enqueueControlledBy(ref.UID, "")
 				}
 			}
-		case "namespace":
-			objs, _ := c.primary.Informer.GetIndexer().ByIndex(cache.NamespaceIndex, u.GetNamespace())
+		case abi.SelectNamespace:
+			objs, _ := idx.ByIndex(cache.NamespaceIndex, u.GetNamespace())
 			c.enqueueAll(objs)
-		case "all":
-			c.enqueueAll(c.primary.Informer.GetIndexer().List())
+		case abi.SelectAll:
+			c.enqueueAll(idx.List())
+		}
+	}
+}
+
+// enqueueControlledBy enqueues the primaries controlled by owner, except
+// the one with key skip.
+func (c *Controller) enqueueControlledBy(owner types.UID, skip string) {
+	objs, _ := c.primary.Informer.GetIndexer().ByIndex(IndexControllerUID, string(owner))
+	for _, o := range objs {
+		if p := o.(apply.Object); objectKey(p) != skip {
+			c.enqueue(p)
 		}
 	}
 }
@@ -189,8 +231,6 @@ func (c *Controller) relatedChanged(obj any) {
 // enqueueAll enqueues the primaries among objs.
 func (c *Controller) enqueueAll(objs []any) {
 	for _, o := range objs {
-		if p := o.(apply.Object); c.isPrimary(p) {
-			c.queue.Add(objectKey(p))
-		}
+		c.enqueue(o)
 	}
 }

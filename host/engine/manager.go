@@ -2,238 +2,109 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	kruntime "k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/record"
-	"k8s.io/client-go/util/flowcontrol"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
-	"wasmctl.dev/wasmctl/abi"
-	"wasmctl.dev/wasmctl/host/apply"
 	"wasmctl.dev/wasmctl/host/config"
 	"wasmctl.dev/wasmctl/host/metrics"
 	"wasmctl.dev/wasmctl/host/runtime"
+	"wasmctl.dev/wasmctl/host/spec"
 )
+
+// DefaultShutdownTimeout bounds how long Run waits for in-flight reconciles
+// after its context is done, when Options.ShutdownTimeout is zero.
+const DefaultShutdownTimeout = 30 * time.Second
 
 // Manager owns the shared cache and every controller of one host process.
 type Manager struct {
-	cfg         *config.Config
-	cache       *Cache
-	controllers []*Controller
-	plugins     []*runtime.Plugin
-	runtime     *runtime.Runtime
-	broadcaster record.EventBroadcaster
-	metrics     *metrics.Metrics
+	cache           *informerCache
+	clients         *Clients
+	controllers     []*Controller
+	runtime         *runtime.Runtime
+	broadcaster     record.EventBroadcaster
+	metrics         *metrics.Metrics
+	shutdownTimeout time.Duration
+	now             func() time.Time
 
-	synced  chan struct{}
-	reloads sync.Map // controller name -> ReloadResult
+	synced chan struct{}
+
+	reloadMu sync.Mutex // one reload at a time
+	status   sync.Map   // controller name -> ReloadResult
 }
 
 // Options for New.
 type Options struct {
-	Config     *config.Config
-	RESTConfig *rest.Config
+	// Controllers are the loaded specs, in configuration order. From New on
+	// the manager owns their plugins: Run closes them when it returns, New
+	// when it fails.
+	Controllers []*spec.Loaded
+	// Clients talk to the API server (NewClients).
+	Clients *Clients
+	// Runtime compiles the plugins of hot reloads (Reload); the manager
+	// closes it with the plugins. Nil: Reload refuses.
+	Runtime *runtime.Runtime
+	// ShutdownTimeout bounds the wait for in-flight reconciles once Run's
+	// context is done; 0: DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
 	// Metrics; nil: a new registry.
 	Metrics *metrics.Metrics
 	// Now is the clock handed to plugins; nil: time.Now.
 	Now func() time.Time
 }
 
-// New loads and validates every plugin, resolves the kinds against the API
-// server's discovery and builds the controllers. Nothing runs until Run. Any
-// error names the config key at fault.
-func New(ctx context.Context, opts Options) (_ *Manager, err error) {
-	cfg := opts.Config
-	m := &Manager{cfg: cfg, metrics: opts.Metrics, synced: make(chan struct{})}
+// New builds a controller per spec over shared informers, resolving every
+// kind against the API server's discovery (a kind not served fails here,
+// naming the configuration key). Nothing runs until Run.
+func New(ctx context.Context, o Options) (_ *Manager, err error) {
+	m := &Manager{
+		clients: o.Clients, runtime: o.Runtime, metrics: o.Metrics, now: o.Now,
+		shutdownTimeout: o.ShutdownTimeout, synced: make(chan struct{}),
+	}
 	if m.metrics == nil {
 		m.metrics = metrics.New()
 	}
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
-	rc := rest.CopyConfig(opts.RESTConfig)
-	rc.QPS, rc.Burst = cfg.QPS, cfg.Burst
-	rc.UserAgent = "wasmctl-host"
-	// Writes (dynamic and native) share one client rate limit; the informers'
-	// lists and watches and the events have their own, as in
-	// kube-controller-manager.
-	writes := rest.CopyConfig(rc)
-	if writes.QPS > 0 && writes.RateLimiter == nil {
-		writes.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(writes.QPS, writes.Burst)
-	}
-	dyn, err := dynamic.NewForConfig(writes)
-	if err != nil {
-		return nil, err
-	}
-	native, err := apply.NewNativeClients(writes)
-	if err != nil {
-		return nil, err
-	}
-	cs, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return nil, err
-	}
-	proto := rest.CopyConfig(rc)
-	proto.ContentType = kruntime.ContentTypeProtobuf
-	proto.AcceptContentTypes = kruntime.ContentTypeProtobuf + "," + kruntime.ContentTypeJSON
-	typed, err := kubernetes.NewForConfig(proto)
-	if err != nil {
-		return nil, err
-	}
-	dc, err := discovery.NewDiscoveryClientForConfig(rc)
-	if err != nil {
-		return nil, err
-	}
-	mapper := &cachedMapper{RESTMapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}
-	var minResync time.Duration
-	for _, cc := range cfg.Controllers {
-		if cc.ResyncPeriod > 0 && (minResync == 0 || cc.ResyncPeriod < minResync) {
-			minResync = cc.ResyncPeriod
-		}
-	}
-	m.cache = NewCache(typed, dyn, mapper, minResync)
-	m.runtime, err = runtime.New(runtime.Options{CacheDir: cfg.CompilationCacheDir})
-	if err != nil {
-		return nil, err
+	if m.shutdownTimeout == 0 {
+		m.shutdownTimeout = DefaultShutdownTimeout
 	}
 	defer func() {
 		if err != nil {
-			m.closePlugins(context.Background())
+			for _, l := range o.Controllers {
+				l.Close()
+			}
+			if m.runtime != nil {
+				_ = m.runtime.Close(context.Background())
+			}
 		}
 	}()
+	if o.Clients == nil {
+		return nil, errors.New("engine: Options.Clients is required")
+	}
+	m.cache = newInformerCache(o.Clients.Typed, o.Clients.Dynamic, o.Clients.Mapper)
 	m.broadcaster = record.NewBroadcaster(record.WithContext(ctx))
-
-	for i := range cfg.Controllers {
-		cc := &cfg.Controllers[i]
-		at := fmt.Sprintf("controllers[%d]", i)
-		plugin, manifest, err := LoadPlugin(ctx, m.runtime, cfg.PluginPath(cc), cc)
+	for _, l := range o.Controllers {
+		s := l.Spec
+		c, err := newController(s, l.Plugin, controllerEnv{
+			cache: m.cache, clients: o.Clients, metrics: m.metrics, now: o.Now,
+			recorder: m.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "wasmctl-" + s.Name}),
+		})
 		if err != nil {
-			return nil, fmt.Errorf("%s.plugin: %w", at, err)
-		}
-		m.plugins = append(m.plugins, plugin)
-		name := cc.Name
-		if name == "" {
-			name = manifest.Name
-		}
-		if name == "" {
-			return nil, fmt.Errorf("%s.name: required (the plugin's manifest names none)", at)
-		}
-		ctrl := &Controller{
-			name:         name,
-			manifest:     manifest,
-			perms:        apply.Permissions{For: manifest.For, Owns: manifest.Owns, Extra: manifest.Permissions},
-			workers:      cc.Workers,
-			resync:       cc.ResyncPeriod,
-			cache:        m.cache,
-			expectations: NewExpectations(),
-			metrics:      m.metrics,
-			now:          now,
-			recorder:     m.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "wasmctl-" + name}),
-			queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-				workqueue.TypedRateLimitingQueueConfig[string]{Name: name, MetricsProvider: m.metrics.Workqueue}),
-		}
-		ctrl.plugin.set(plugin, func() { plugin.Close(context.Background()) })
-		if cc.Record.Dir != "" {
-			if ctrl.requests, err = newRequestLog(filepath.Join(cc.Record.Dir, name), cc.Record.MaxFiles); err != nil {
-				return nil, fmt.Errorf("%s.record.dir: %w", at, err)
-			}
-		}
-		if ctrl.config, err = json.Marshal(cc.Config); err != nil {
-			return nil, fmt.Errorf("%s.config: %w", at, err)
-		}
-		if ctrl.primary, err = m.cache.For(gvkOf(manifest.For)); err != nil {
-			return nil, fmt.Errorf("%s.for: %w", at, err)
-		}
-		for j, o := range manifest.Owns {
-			inf, err := m.cache.For(gvkOf(o))
-			if err != nil {
-				return nil, fmt.Errorf("%s.owns[%d]: %w", at, j, err)
-			}
-			ctrl.owns = append(ctrl.owns, inf)
-		}
-		for j, r := range manifest.Related {
-			switch r.Select {
-			case abi.SelectSiblingChildren, abi.SelectSiblingSelected, abi.SelectNamespace, abi.SelectAll:
-			default:
-				return nil, fmt.Errorf("%s: manifest related[%d].select %q: want siblingChildren, siblingSelected, namespace or all", at, j, r.Select)
-			}
-			inf, err := m.cache.For(gvkOf(r.Type))
-			if err != nil {
-				return nil, fmt.Errorf("%s: manifest related[%d]: %w", at, j, err)
-			}
-			ri := relatedInput{RelatedInput: r, informer: inf}
-			if r.LabelSelector != "" {
-				if ri.selector, err = labels.Parse(r.LabelSelector); err != nil {
-					return nil, fmt.Errorf("%s: manifest related[%d].labelSelector: %w", at, j, err)
-				}
-			}
-			ctrl.related = append(ctrl.related, ri)
-		}
-		if manifest.Selector != "" {
-			if ctrl.forSelector, err = labels.Parse(manifest.Selector); err != nil {
-				return nil, fmt.Errorf("%s: manifest selector: %w", at, err)
-			}
-		}
-		ctrl.projections = map[schema.GroupVersionKind]*Projection{}
-		for j, f := range manifest.Fields {
-			proj, err := NewProjection(fmt.Sprintf("%s/%d", name, j), f.Paths)
-			if err != nil {
-				return nil, fmt.Errorf("%s: manifest fields[%d]: %w", at, j, err)
-			}
-			ctrl.projections[gvkOf(f.Type)] = proj
-		}
-		for j, p := range manifest.Permissions {
-			if _, err := mapper.RESTMapping(gvkOf(abi.TypeRef{APIVersion: p.APIVersion, Kind: p.Kind}).GroupKind()); err != nil {
-				return nil, fmt.Errorf("%s.permissions[%d]: %w", at, j, err)
-			}
-		}
-		ctrl.applier = &apply.Applier{
-			Client: dyn, Native: native, Mapper: mapper, FieldManager: "wasmctl-" + name, Recorder: ctrl.recorder,
-			OnResult: func(a *apply.Action, err error) {
-				result := "success"
-				if err != nil {
-					result = "error"
-				}
-				m.metrics.Actions.WithLabelValues(name, string(a.Op), a.GVK.Kind, result).Inc()
-			},
-		}
-		if err := ctrl.addHandlers(); err != nil {
 			return nil, err
 		}
-		if err := m.metrics.GaugeFunc("wasmctl_plugin_instances", "Live Wasm instances of a controller's plugin.",
-			prometheus.Labels{"controller": name}, func() float64 {
-				return ctrl.plugin.stat(func(p *runtime.Plugin) float64 { return float64(p.Instances()) })
-			}); err != nil {
+		c.plugin.set(l.Plugin, closer(l.Plugin))
+		m.controllers = append(m.controllers, c)
+		if err := m.controllerGauges(c); err != nil {
 			return nil, err
 		}
-		if err := m.metrics.GaugeFunc("wasmctl_plugin_idle_memory_bytes", "Linear memory of a controller's idle Wasm instances (it only grows during an instance's life).",
-			prometheus.Labels{"controller": name}, func() float64 {
-				return ctrl.plugin.stat(func(p *runtime.Plugin) float64 { return float64(p.IdleMemoryBytes()) })
-			}); err != nil {
-			return nil, err
-		}
-		m.controllers = append(m.controllers, ctrl)
+		m.metrics.RestartRequired.WithLabelValues(c.name).Set(0)
 	}
 	for _, gvr := range m.cache.Resources() {
 		if err := m.metrics.GaugeFunc("wasmctl_cache_objects", "Objects in the shared informer cache, per resource.",
@@ -241,70 +112,56 @@ func New(ctx context.Context, opts Options) (_ *Manager, err error) {
 			return nil, err
 		}
 	}
-	m.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cs.CoreV1().Events("")})
+	if o.Clients.Events != nil {
+		m.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: o.Clients.Events.Events("")})
+	}
 	return m, nil
 }
 
-// LoadPlugin reads and compiles a plugin and resolves its manifest: the
-// plugin's describe output (when it exports describe) overridden by the
-// config's for, owns and permissions.
-func LoadPlugin(ctx context.Context, rt *runtime.Runtime, path string, cc *config.Controller) (*runtime.Plugin, abi.Manifest, error) {
-	var manifest abi.Manifest
-	wasm, err := os.ReadFile(path)
+// FromConfig is what `run` does: it compiles every plugin of cfg, builds
+// the clients over rc with cfg's limits and the manager. o.Controllers,
+// o.Clients and o.Runtime are filled in; the rest of o is used as given
+// (ShutdownTimeout defaults to cfg's).
+func FromConfig(ctx context.Context, cfg *config.Config, rc *rest.Config, o Options) (*Manager, error) {
+	rt, err := runtime.New(runtime.Options{CacheDir: cfg.CompilationCacheDir})
 	if err != nil {
-		return nil, manifest, err
+		return nil, err
 	}
-	mem, _ := cc.MemoryLimitBytes()
-	maxOut, _ := cc.MaxResponseBytes()
-	name := cc.Name
-	if name == "" {
-		name = path
-	}
-	p, err := rt.Load(ctx, wasm, runtime.LoadOptions{Name: name, Limits: runtime.Limits{
-		MemoryBytes: mem, Timeout: cc.Timeout, MaxOutputBytes: int(maxOut),
-	}})
+	loaded, err := spec.LoadAll(ctx, rt, cfg)
 	if err != nil {
-		return nil, manifest, err
+		rt.Close(context.Background())
+		return nil, err
 	}
-	if !p.HasExport(abi.ExportReconcile) {
-		p.Close(ctx)
-		return nil, manifest, fmt.Errorf("%s exports no %q function", path, abi.ExportReconcile)
-	}
-	if p.HasExport(abi.ExportDescribe) {
-		out, err := p.Call(ctx, abi.ExportDescribe, nil)
-		if err != nil {
-			p.Close(ctx)
-			return nil, manifest, fmt.Errorf("describe: %w", err)
+	clients, err := NewClients(rc, cfg.QPS, cfg.Burst)
+	if err != nil {
+		for _, l := range loaded {
+			l.Close()
 		}
-		if err := abi.DecodeStrict(out, &manifest); err != nil {
-			p.Close(ctx)
-			return nil, manifest, fmt.Errorf("describe returned an invalid manifest: %w", err)
-		}
-		if manifest.ABIVersion != "" && manifest.ABIVersion != abi.Version {
-			p.Close(ctx)
-			return nil, manifest, fmt.Errorf("plugin speaks ABI %q; this host speaks %q", manifest.ABIVersion, abi.Version)
-		}
+		rt.Close(context.Background())
+		return nil, err
 	}
-	if cc.For != nil {
-		manifest.For = *cc.For
+	o.Controllers, o.Clients, o.Runtime = loaded, clients, rt
+	if o.ShutdownTimeout == 0 {
+		o.ShutdownTimeout = cfg.ShutdownTimeout
 	}
-	if cc.Owns != nil {
-		manifest.Owns = cc.Owns
+	return New(ctx, o)
+}
+
+func (m *Manager) controllerGauges(c *Controller) error {
+	if err := m.metrics.GaugeFunc("wasmctl_plugin_instances", "Live Wasm instances of a controller's plugin.",
+		prometheus.Labels{"controller": c.name}, func() float64 {
+			return c.plugin.stat(func(p *runtime.Plugin) float64 { return float64(p.Instances()) })
+		}); err != nil {
+		return err
 	}
-	if cc.Permissions != nil {
-		manifest.Permissions = cc.Permissions
-	}
-	if manifest.For.Kind == "" || manifest.For.APIVersion == "" {
-		p.Close(ctx)
-		return nil, manifest, errors.New("no for kind: set for: in the config or export describe")
-	}
-	for j, perm := range manifest.Permissions {
-		if err := config.CheckPermission(perm); err != nil {
-			p.Close(ctx)
-			return nil, manifest, fmt.Errorf("permissions[%d]: %w", j, err)
-		}
-	}
-	return p, manifest, nil
+	return m.metrics.GaugeFunc("wasmctl_plugin_idle_memory_bytes", "Linear memory of a controller's idle Wasm instances (it only grows during an instance's life).",
+		prometheus.Labels{"controller": c.name}, func() float64 {
+			return c.plugin.stat(func(p *runtime.Plugin) float64 { return float64(p.IdleMemoryBytes()) })
+		})
+}
+
+func closer(p *runtime.Plugin) func() {
+	return func() { p.Close(context.Background()) }
 }
 
 // Controllers lists the controllers.
@@ -318,7 +175,8 @@ func (m *Manager) Synced() <-chan struct{} { return m.synced }
 
 // Run starts the informers, waits for them to sync, runs every controller
 // and blocks until ctx is done. Then it stops taking keys, lets in-flight
-// reconciles finish for up to the configured shutdown timeout, and returns.
+// reconciles finish for up to the shutdown timeout, closes the plugins and
+// returns.
 func (m *Manager) Run(ctx context.Context) error {
 	logger := klog.FromContext(ctx)
 	defer m.closePlugins(context.Background())
@@ -345,12 +203,12 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 	logger.Info("Started controllers", "count", len(m.controllers))
 	<-ctx.Done()
-	logger.Info("Shutting down: finishing in-flight reconciles", "timeout", m.cfg.ShutdownTimeout)
+	logger.Info("Shutting down: finishing in-flight reconciles", "timeout", m.shutdownTimeout)
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(m.cfg.ShutdownTimeout):
+	case <-time.After(m.shutdownTimeout):
 		logger.Info("Shutdown timeout reached; cancelling in-flight reconciles")
 		cancelWork()
 		<-done
@@ -359,12 +217,9 @@ func (m *Manager) Run(ctx context.Context) error {
 }
 
 func (m *Manager) closePlugins(ctx context.Context) {
-	for _, p := range m.plugins {
-		_ = p.Close(ctx)
-	}
 	for _, c := range m.controllers {
 		if lp := c.plugin.cur.Load(); lp != nil && lp.close != nil {
-			lp.close() // a reloaded plugin
+			lp.close()
 		}
 	}
 	if m.runtime != nil {
@@ -372,5 +227,11 @@ func (m *Manager) closePlugins(ctx context.Context) {
 	}
 }
 
-// GVK returns the primary kind of a controller (for tests).
-func (c *Controller) GVK() schema.GroupVersionKind { return c.primary.GVK }
+func (m *Manager) controller(name string) *Controller {
+	for _, c := range m.controllers {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}

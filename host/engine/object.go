@@ -132,12 +132,9 @@ func sameKind(o apply.Object, gvk schema.GroupVersionKind) bool {
 	return k == "" || k == gvk.Kind
 }
 
-func objectKey(o apply.Object) string {
-	if ns := o.GetNamespace(); ns != "" {
-		return ns + "/" + o.GetName()
-	}
-	return o.GetName()
-}
+// objectKey is o's queue and cache key, namespace/name (name alone when
+// cluster-scoped).
+func objectKey(o apply.Object) string { return cache.MetaObjectToName(o).String() }
 
 func sortObjects(objs []apply.Object) {
 	sort.Slice(objs, func(i, j int) bool { return objs[i].GetName() < objs[j].GetName() })

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"wasmctl.dev/wasmctl/host/apply"
+	"wasmctl.dev/wasmctl/internal/projection"
 )
 
 // typedPod is a Pod as the cache holds it for a built-in kind: a typed
@@ -58,21 +59,21 @@ func toUnstructured(t *testing.T, obj runtime.Object) *unstructured.Unstructured
 func TestTypedAndUnstructuredLookAlike(t *testing.T) {
 	pod := typedPod()
 	u := toUnstructured(t, pod)
-	proj, err := NewProjection("t", []string{"metadata.labels", "metadata.ownerReferences", "metadata.annotations", "metadata.creationTimestamp", "spec.nodeName", "status.phase", "status.conditions"})
+	proj, err := projection.New("t", []string{"metadata.labels", "metadata.ownerReferences", "metadata.annotations", "metadata.creationTimestamp", "spec.nodeName", "status.phase", "status.conditions"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
 		name string
-		p    *Projection
+		p    *projection.Projection
 	}{{"whole object", nil}, {"projected", proj}} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &Cache{}
+			c := &informerCache{}
 			typed, err := c.JSON(pod, tc.p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			c = &Cache{}
+			c = &informerCache{}
 			untyped, err := c.JSON(u, tc.p)
 			if err != nil {
 				t.Fatal(err)

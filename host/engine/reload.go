@@ -2,17 +2,21 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
-	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 
 	"k8s.io/klog/v2"
 
-	"wasmctl.dev/wasmctl/abi"
 	"wasmctl.dev/wasmctl/host/config"
 	"wasmctl.dev/wasmctl/host/runtime"
+	"wasmctl.dev/wasmctl/host/spec"
 )
 
 // pluginSlot holds a controller's current plugin and lets it be swapped
@@ -70,87 +74,196 @@ func retire(old *livePlugin) {
 	}()
 }
 
-// ReloadResult is the outcome of the last reload of a controller's plugin.
+// ReloadResult is the outcome of the last reload of one controller.
 type ReloadResult struct {
 	Controller string
 	Path       string
-	Err        error // nil: the new plugin runs
+	// Err is set when the new plugin or spec could not be loaded: the
+	// previous one keeps running.
+	Err error
+	// Applied lists what changed and now runs (plugin, limits, config,
+	// workers, ...).
+	Applied []string
+	// RestartRequired lists what changed and only a restart applies (for,
+	// owns, related, record, an added or removed controller).
+	RestartRequired []string
 }
 
-// ReloadPlugin compiles the plugin at path for the named controller and, if
-// it loads and its manifest grants the same permissions and inputs as the
-// running one, swaps it in atomically: calls in flight finish on the old
-// plugin, the next calls use the new one. On any error the old plugin keeps
-// running; the error says why.
-func (m *Manager) ReloadPlugin(ctx context.Context, name, path string, cc *config.Controller) error {
-	c := m.controller(name)
-	if c == nil {
-		return fmt.Errorf("no controller %q", name)
-	}
-	err := func() error {
-		p, manifest, err := LoadPlugin(ctx, m.runtime, path, cc)
-		if err != nil {
-			return err
+// Reload applies a new configuration to the running controllers, matched
+// by name (never by position): for each entry whose configuration or
+// plugin file changed, it loads the plugin and spec anew and applies live
+// what it can (spec.Diff): the plugin swaps atomically (calls in flight
+// finish on the old one, which is then closed), limits come with it, the
+// config: block, permissions, fields, selector and event wording take
+// effect at the next reconcile, workers are started or retired, the resync
+// timer restarts. Changes that need new informers or files are not applied
+// and are reported as needing a restart: in the log, on /readyz (Status)
+// and in wasmctl_restart_required. A controller that fails to load keeps
+// running as it was. Every result is also logged and counted.
+func (m *Manager) Reload(ctx context.Context, cfg *config.Config) []ReloadResult {
+	m.reloadMu.Lock()
+	defer m.reloadMu.Unlock()
+	logger := klog.FromContext(ctx).WithName("reload")
+	m.status.Delete("") // the configuration loaded: an earlier failure to is over
+	var results []ReloadResult
+	seen := map[string]bool{}
+	for i := range cfg.Controllers {
+		cc := &cfg.Controllers[i]
+		path, _ := filepath.Abs(cfg.PluginPath(cc))
+		c := m.match(cc, path)
+		if c != nil {
+			seen[c.name] = true
+			if old := c.spec.Load(); reflect.DeepEqual(old.Entry, *cc) && old.PluginPath == path && fileDigest(path) == old.WasmSHA256 {
+				continue // nothing changed
+			}
 		}
-		if err := sameShape(c.manifest, manifest); err != nil {
-			p.Close(context.Background())
-			return fmt.Errorf("%w: restart the host to apply it", err)
-		}
-		retire(c.plugin.set(p, func() { p.Close(context.Background()) }))
-		return nil
-	}()
-	// Record before logging: whoever reads the log may ask /readyz next.
-	m.reloads.Store(name, ReloadResult{Controller: name, Path: path, Err: err})
-	result := "success"
-	if err != nil {
-		result = "error"
+		results = append(results, m.reloadOne(ctx, cfg, i, c, path, seen))
 	}
-	m.metrics.PluginReloads.WithLabelValues(name, result).Inc()
-	if err != nil {
-		klog.FromContext(ctx).Error(err, "Plugin reload failed; the previous plugin keeps running", "controller", name, "plugin", path)
-	} else {
-		klog.FromContext(ctx).Info("Plugin reloaded", "controller", name, "plugin", path)
-	}
-	return err
-}
-
-// FailedReloads lists controllers whose last reload failed (for /readyz).
-func (m *Manager) FailedReloads() []ReloadResult {
-	var out []ReloadResult
-	m.reloads.Range(func(_, v any) bool {
-		if r := v.(ReloadResult); r.Err != nil {
-			out = append(out, r)
-		}
-		return true
-	})
-	return out
-}
-
-func (m *Manager) controller(name string) *Controller {
 	for _, c := range m.controllers {
-		if c.name == name {
+		if !seen[c.name] {
+			results = append(results, ReloadResult{Controller: c.name, Path: c.spec.Load().PluginPath,
+				RestartRequired: []string{"controller removed from the configuration"}})
+		}
+	}
+	for _, r := range results {
+		m.record(logger, r)
+	}
+	return results
+}
+
+// match finds the running controller of a configuration entry: by name,
+// or, for an entry without one, by plugin file among those without one.
+func (m *Manager) match(cc *config.Controller, path string) *Controller {
+	for _, c := range m.controllers {
+		s := c.spec.Load()
+		if cc.Name != "" && c.name == cc.Name {
+			return c
+		}
+		if cc.Name == "" && s.Entry.Name == "" && s.PluginPath == path {
 			return c
 		}
 	}
 	return nil
 }
 
-// sameShape refuses a new manifest that would need new informers or other
-// permissions than the running controller has: those take a restart.
-func sameShape(old, cur abi.Manifest) error {
-	switch {
-	case old.For != cur.For:
-		return fmt.Errorf("for changed from %s to %s", old.For, cur.For)
-	case !reflect.DeepEqual(old.Owns, cur.Owns):
-		return fmt.Errorf("owns changed")
-	case !reflect.DeepEqual(old.Related, cur.Related):
-		return fmt.Errorf("related inputs changed")
-	case !reflect.DeepEqual(old.Permissions, cur.Permissions):
-		return fmt.Errorf("permissions changed")
-	case !reflect.DeepEqual(old.Fields, cur.Fields):
-		return fmt.Errorf("fields changed")
-	case old.Selector != cur.Selector:
-		return fmt.Errorf("selector changed")
+func (m *Manager) reloadOne(ctx context.Context, cfg *config.Config, i int, c *Controller, path string, seen map[string]bool) ReloadResult {
+	res := ReloadResult{Controller: cfg.Controllers[i].Name, Path: path}
+	if c != nil {
+		res.Controller = c.name
 	}
-	return nil
+	if m.runtime == nil {
+		res.Err = errors.New("this manager has no runtime to compile plugins with")
+		return res
+	}
+	l, err := spec.Load(ctx, m.runtime, cfg, i)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	if c == nil {
+		c = m.controller(l.Spec.Name) // an entry without name: by its manifest's
+		if c != nil {
+			seen[c.name] = true
+		}
+	}
+	if c == nil {
+		l.Close()
+		res.Controller = l.Spec.Name
+		res.RestartRequired = []string{"controller added to the configuration"}
+		return res
+	}
+	res.Controller = c.name
+	old := c.spec.Load()
+	cur := *l.Spec
+	for _, ch := range spec.Diff(old, &cur) {
+		if ch.Live {
+			res.Applied = append(res.Applied, ch.Field)
+		} else {
+			res.RestartRequired = append(res.RestartRequired, ch.Field)
+		}
+	}
+	// What only a restart applies stays as it runs: the informers and the
+	// request log were made for it.
+	cur.Name = old.Name
+	cur.For, cur.Owns, cur.Related, cur.Record = old.For, old.Owns, old.Related, old.Record
+	cur.Manifest.For, cur.Manifest.Owns, cur.Manifest.Related = old.Manifest.For, old.Manifest.Owns, old.Manifest.Related
+	cur.Permissions.For, cur.Permissions.Owns = old.Permissions.For, old.Permissions.Owns
+	if !slices.Contains(res.Applied, "plugin") && !slices.Contains(res.Applied, "limits") {
+		l.Close() // same module, same limits: keep the running instances
+	} else {
+		retire(c.plugin.set(l.Plugin, closer(l.Plugin)))
+	}
+	c.spec.Store(&cur)
+	if old.Workers != cur.Workers {
+		c.setWorkers(cur.Workers)
+	}
+	if old.ResyncPeriod != cur.ResyncPeriod {
+		select {
+		case c.resyncNow <- struct{}{}:
+		default:
+		}
+	}
+	if len(res.Applied) > 0 {
+		// A new plugin or config may act differently on the same objects.
+		c.enqueueAll(c.primary.Informer.GetIndexer().List())
+	}
+	return res
+}
+
+// record keeps r for Status, logs and counts it.
+func (m *Manager) record(logger klog.Logger, r ReloadResult) {
+	// Record before logging: whoever reads the log may ask /readyz next.
+	// The running spec keeps the shape it started with, so each result
+	// lists every change still waiting for a restart, not only new ones.
+	m.status.Store(r.Controller, r)
+	restart := 0.0
+	if len(r.RestartRequired) > 0 {
+		restart = 1
+	}
+	m.metrics.RestartRequired.WithLabelValues(r.Controller).Set(restart)
+	result := "success"
+	if r.Err != nil {
+		result = "error"
+	}
+	m.metrics.PluginReloads.WithLabelValues(r.Controller, result).Inc()
+	switch {
+	case r.Err != nil && r.Controller == "":
+		logger.Error(r.Err, "New configuration is invalid; keeping the running one", "config", r.Path)
+	case r.Err != nil:
+		logger.Error(r.Err, "Plugin reload failed; the previous plugin keeps running", "controller", r.Controller, "plugin", r.Path)
+	case len(r.Applied) > 0:
+		logger.Info("Plugin reloaded", "controller", r.Controller, "plugin", r.Path, "applied", r.Applied)
+	}
+	if len(r.RestartRequired) > 0 {
+		logger.Info("Configuration changes need a restart of the host to apply", "controller", r.Controller, "restartRequired", r.RestartRequired)
+	}
+}
+
+// ReloadFailed records a configuration that could not be loaded at all
+// (the running one is kept): logged, counted and shown by Status.
+func (m *Manager) ReloadFailed(ctx context.Context, path string, err error) {
+	m.record(klog.FromContext(ctx).WithName("reload"), ReloadResult{Controller: "", Path: path, Err: err})
+}
+
+// Status lists the results of the last reloads that need attention: a
+// failed reload (the previous plugin runs) or changes waiting for a
+// restart. For /readyz.
+func (m *Manager) Status() []ReloadResult {
+	var out []ReloadResult
+	m.status.Range(func(_, v any) bool {
+		if r := v.(ReloadResult); r.Err != nil || len(r.RestartRequired) > 0 {
+			out = append(out, r)
+		}
+		return true
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Controller < out[j].Controller })
+	return out
+}
+
+func fileDigest(path string) [sha256.Size]byte {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return [sha256.Size]byte{}
+	}
+	return sha256.Sum256(data)
 }

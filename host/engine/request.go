@@ -12,6 +12,8 @@ import (
 
 	"wasmctl.dev/wasmctl/abi"
 	"wasmctl.dev/wasmctl/host/apply"
+	"wasmctl.dev/wasmctl/host/spec"
+	"wasmctl.dev/wasmctl/internal/projection"
 )
 
 // buildRequest assembles the ReconcileRequest for primary from the cache,
@@ -20,7 +22,7 @@ import (
 //
 // The JSON is written by hand around each object's memoised JSON: building
 // a 100-child request costs a copy, not a marshal.
-func (c *Controller) buildRequest(key string, primary apply.Object) (_ []byte, controlled, orphanKeys map[schema.GroupVersionKind]map[string]bool, _ error) {
+func (c *Controller) buildRequest(s *spec.Controller, key string, primary apply.Object) (_ []byte, controlled, orphanKeys map[schema.GroupVersionKind]map[string]bool, _ error) {
 	controlled = map[schema.GroupVersionKind]map[string]bool{}
 	orphanKeys = map[schema.GroupVersionKind]map[string]bool{}
 	var children, orphans []apply.Object
@@ -65,18 +67,18 @@ func (c *Controller) buildRequest(key string, primary apply.Object) (_ []byte, c
 	now, _ := json.Marshal(c.now().UTC().Format(time.RFC3339Nano))
 	buf.Write(now)
 	buf.WriteString(`,"object":`)
-	if err := c.writeObject(&buf, primary, false); err != nil {
+	if err := c.writeObject(&buf, s, primary, false); err != nil {
 		return nil, nil, nil, err
 	}
-	if err := c.writeList(&buf, "children", children); err != nil {
+	if err := c.writeList(&buf, s, "children", children); err != nil {
 		return nil, nil, nil, err
 	}
-	if err := c.writeList(&buf, "orphans", orphans); err != nil {
+	if err := c.writeList(&buf, s, "orphans", orphans); err != nil {
 		return nil, nil, nil, err
 	}
-	if len(c.related) > 0 {
+	if len(s.Related) > 0 {
 		buf.WriteString(`,"related":{`)
-		for i, r := range c.related {
+		for i, r := range s.Related {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
@@ -84,7 +86,7 @@ func (c *Controller) buildRequest(key string, primary apply.Object) (_ []byte, c
 			buf.Write(name)
 			buf.WriteString(":[")
 			j := 0
-			for _, u := range c.relatedObjects(r, primary) {
+			for _, u := range c.relatedObjects(r, c.related[i], primary) {
 				if sent[u.GetUID()] {
 					continue // already in children or orphans
 				}
@@ -92,7 +94,7 @@ func (c *Controller) buildRequest(key string, primary apply.Object) (_ []byte, c
 					buf.WriteByte(',')
 				}
 				j++
-				if err := c.writeObject(&buf, u, true); err != nil {
+				if err := c.writeObject(&buf, s, u, true); err != nil {
 					return nil, nil, nil, err
 				}
 			}
@@ -100,7 +102,7 @@ func (c *Controller) buildRequest(key string, primary apply.Object) (_ []byte, c
 		}
 		buf.WriteByte('}')
 	}
-	if le, ok := c.lastErrors.Load(key); ok {
+	if le := c.keys.lastError(key); le != nil {
 		data, err := json.Marshal(le)
 		if err != nil {
 			return nil, nil, nil, err
@@ -109,17 +111,17 @@ func (c *Controller) buildRequest(key string, primary apply.Object) (_ []byte, c
 		buf.Write(data)
 	}
 	buf.WriteString(`,"config":`)
-	buf.Write(c.config)
+	buf.Write(s.Config)
 	buf.WriteByte('}')
 	return buf.Bytes(), controlled, orphanKeys, nil
 }
 
 // writeObject writes u's JSON, projected to the plugin's declared fields
 // for its kind when project is set.
-func (c *Controller) writeObject(buf *bytes.Buffer, u apply.Object, project bool) error {
-	var p *Projection
+func (c *Controller) writeObject(buf *bytes.Buffer, s *spec.Controller, u apply.Object, project bool) error {
+	var p *projection.Projection
 	if project {
-		p = c.projections[u.GetObjectKind().GroupVersionKind()]
+		p = s.Projections[u.GetObjectKind().GroupVersionKind()]
 	}
 	data, err := c.cache.JSON(u, p)
 	if err != nil {
@@ -129,7 +131,7 @@ func (c *Controller) writeObject(buf *bytes.Buffer, u apply.Object, project bool
 	return nil
 }
 
-func (c *Controller) writeList(buf *bytes.Buffer, field string, objs []apply.Object) error {
+func (c *Controller) writeList(buf *bytes.Buffer, s *spec.Controller, field string, objs []apply.Object) error {
 	if len(objs) == 0 {
 		return nil
 	}
@@ -138,7 +140,7 @@ func (c *Controller) writeList(buf *bytes.Buffer, field string, objs []apply.Obj
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		if err := c.writeObject(buf, u, true); err != nil {
+		if err := c.writeObject(buf, s, u, true); err != nil {
 			return err
 		}
 	}
@@ -148,7 +150,7 @@ func (c *Controller) writeList(buf *bytes.Buffer, field string, objs []apply.Obj
 
 // childrenOf lists the objects of inf controlled by owner (by UID, in its
 // namespace, of its kind).
-func (c *Controller) childrenOf(inf *Informer, owner apply.Object) []apply.Object {
+func (c *Controller) childrenOf(inf *informer, owner apply.Object) []apply.Object {
 	objs, err := inf.Informer.GetIndexer().ByIndex(IndexControllerUID, string(owner.GetUID()))
 	if err != nil {
 		return nil
@@ -165,8 +167,8 @@ func (c *Controller) childrenOf(inf *Informer, owner apply.Object) []apply.Objec
 }
 
 // relatedObjects resolves one RelatedInput for primary.
-func (c *Controller) relatedObjects(r relatedInput, primary apply.Object) []apply.Object {
-	idx := r.informer.Informer.GetIndexer()
+func (c *Controller) relatedObjects(r spec.Related, inf *informer, primary apply.Object) []apply.Object {
+	idx := inf.Informer.GetIndexer()
 	var out []apply.Object
 	switch r.Select {
 	case abi.SelectSiblingChildren:
@@ -180,7 +182,7 @@ func (c *Controller) relatedObjects(r relatedInput, primary apply.Object) []appl
 			if sib.GetUID() == primary.GetUID() || sib.GetNamespace() != primary.GetNamespace() {
 				continue
 			}
-			out = append(out, c.childrenOf(r.informer, sib)...)
+			out = append(out, c.childrenOf(inf, sib)...)
 		}
 	case abi.SelectSiblingSelected:
 		owner := controllerOf(primary)
@@ -214,10 +216,10 @@ func (c *Controller) relatedObjects(r relatedInput, primary apply.Object) []appl
 			out = append(out, o.(apply.Object))
 		}
 	}
-	if r.selector != nil {
+	if r.Selector != nil {
 		kept := out[:0]
 		for _, u := range out {
-			if r.selector.Matches(labels.Set(u.GetLabels())) {
+			if r.Selector.Matches(labels.Set(u.GetLabels())) {
 				kept = append(kept, u)
 			}
 		}

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"wasmctl.dev/wasmctl/host/config"
-	"wasmctl.dev/wasmctl/host/engine"
 	"wasmctl.dev/wasmctl/host/runtime"
+	"wasmctl.dev/wasmctl/host/spec"
 	"wasmctl.dev/wasmctl/internal/wasmbuild"
 )
 
@@ -29,12 +29,18 @@ func BenchmarkPluginStart(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer rt.Close(context.Background())
+		cfg := &config.Config{}
 		for _, path := range paths {
-			p, _, err := engine.LoadPlugin(context.Background(), rt, path, &config.Controller{Name: "x", Timeout: 10 * time.Second, MemoryLimit: "64Mi", MaxResponse: "16Mi"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			p.Close(context.Background())
+			cc := config.Controller{Plugin: path, Timeout: 10 * time.Second}
+			cc.SetDefaults()
+			cfg.Controllers = append(cfg.Controllers, cc)
+		}
+		loaded, err := spec.LoadAll(context.Background(), rt, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, l := range loaded {
+			l.Close()
 		}
 	}
 	b.Run("cold-cache", func(b *testing.B) {

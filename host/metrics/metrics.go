@@ -13,7 +13,8 @@ type Metrics struct {
 	Registry *prometheus.Registry
 
 	// ReconcileTotal counts reconciles by controller and result
-	// (success, error, refused, plugin_error, skipped).
+	// (success, error, refused, plugin_error, skipped, gone,
+	// own_write_ignored).
 	ReconcileTotal *prometheus.CounterVec
 	// ReconcileDuration is the whole reconcile of one key.
 	ReconcileDuration *prometheus.HistogramVec
@@ -28,6 +29,10 @@ type Metrics struct {
 	Actions *prometheus.CounterVec
 	// PluginReloads counts hot reloads by controller and result.
 	PluginReloads *prometheus.CounterVec
+	// RestartRequired is 1 for a controller whose configuration or manifest
+	// changed in a way only a restart applies (for, owns, related, record,
+	// added or removed controllers), else 0.
+	RestartRequired *prometheus.GaugeVec
 	// Workqueue is the work queues' metrics provider (workqueue_* series).
 	Workqueue workqueue.MetricsProvider
 }
@@ -66,6 +71,9 @@ func New() *Metrics {
 		PluginReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wasmctl_plugin_reloads_total", Help: "Plugin hot reloads by controller and result (success, error).",
 		}, []string{"controller", "result"}),
+		RestartRequired: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "wasmctl_restart_required", Help: "1 when a reloaded configuration holds changes only a restart applies, per controller.",
+		}, []string{"controller"}),
 	}
 	wq := newWorkqueueMetrics()
 	m.Workqueue = wq
@@ -73,7 +81,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.ReconcileTotal, m.ReconcileDuration, m.PluginCallDuration, m.PluginFailures,
-		m.RefusedResponses, m.Actions, m.PluginReloads,
+		m.RefusedResponses, m.Actions, m.PluginReloads, m.RestartRequired,
 	)
 	m.Registry.MustRegister(wq.collectors()...)
 	return m

@@ -24,11 +24,22 @@ const (
 	DefaultAccount   = "wasmctl-host"
 )
 
-// Resource maps a kind to its resource name. Nil: a guess from the kind
-// (lower case, plural), right for every built-in kind the samples use.
+// Resource maps a kind to its resource name. Nil: Guess.
 type Resource func(gvk schema.GroupVersionKind) string
 
-func guess(gvk schema.GroupVersionKind) string {
+// irregular are the built-in kinds whose resource is not what
+// meta.UnsafeGuessKindToResource makes of the kind.
+var irregular = map[schema.GroupKind]string{
+	{Kind: "Endpoints"}: "endpoints",
+}
+
+// Guess derives a resource name from a kind: lower case, plural by
+// apimachinery's rules, with the built-in exceptions. Discovery is the only
+// authority (a custom resource may choose any plural).
+func Guess(gvk schema.GroupVersionKind) string {
+	if r, ok := irregular[gvk.GroupKind()]; ok {
+		return r
+	}
 	plural, _ := meta.UnsafeGuessKindToResource(gvk)
 	return plural.Resource
 }
@@ -41,7 +52,7 @@ type key struct{ group, resource string }
 // and Events.
 func Rules(manifests []abi.Manifest, resource Resource) []rbacv1.PolicyRule {
 	if resource == nil {
-		resource = guess
+		resource = Guess
 	}
 	verbs := map[key]map[string]bool{}
 	add := func(t abi.TypeRef, sub string, vs ...string) {

@@ -42,7 +42,7 @@ func Start(rc *rest.Config, configYAML string) (*Host, error) {
 	if cfg.CompilationCacheDir == "" {
 		cfg.CompilationCacheDir = filepath.Join(dir, "cache")
 	}
-	mgr, err := engine.New(context.Background(), engine.Options{Config: cfg, RESTConfig: rc})
+	mgr, err := engine.FromConfig(context.Background(), cfg, rc, engine.Options{})
 	if err != nil {
 		return nil, err
 	}

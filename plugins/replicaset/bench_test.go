@@ -9,9 +9,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"wasmctl.dev/wasmctl/host/apply"
-	"wasmctl.dev/wasmctl/host/engine"
 	"wasmctl.dev/wasmctl/host/plugintest"
 	"wasmctl.dev/wasmctl/host/runtime"
+	"wasmctl.dev/wasmctl/internal/projection"
 	"wasmctl.dev/wasmctl/plugins/replicaset"
 )
 
@@ -60,7 +60,7 @@ func realisticPod(i int) map[string]any {
 // every pod and deletes one, the heaviest path. Pods are projected to the
 // manifest's fields, as the host sends them.
 func benchRequest(b testing.TB, n int) []byte {
-	proj, err := engine.NewProjection("bench", replicaset.Manifest().Fields[0].Paths)
+	proj, err := projection.New("bench", replicaset.Manifest().Fields[0].Paths)
 	if err != nil {
 		b.Fatal(err)
 	}

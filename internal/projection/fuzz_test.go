@@ -1,4 +1,4 @@
-package engine
+package projection
 
 import (
 	"encoding/json"
@@ -18,7 +18,7 @@ func FuzzProjection(f *testing.F) {
 	f.Add("a.b.c", `{"a":{"b":[{"c":1},2,"x",{"d":3}]}}`)
 	f.Add("[x.y]", `{"x.y":1,"metadata":{"name":"n"}}`)
 	f.Fuzz(func(t *testing.T, paths, object string) {
-		p, err := NewProjection("fuzz", strings.Split(paths, ","))
+		p, err := New("fuzz", strings.Split(paths, ","))
 		if err != nil {
 			return
 		}

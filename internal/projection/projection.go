@@ -1,4 +1,7 @@
-package engine
+// Package projection cuts objects to the fields a plugin declares it reads
+// (abi.FieldSelection): on the map of an unstructured object, or on the JSON
+// of a typed one, which is several times cheaper than converting it first.
+package projection
 
 import (
 	"bytes"
@@ -23,11 +26,15 @@ type fieldNode struct {
 	children map[string]*fieldNode
 }
 
+// ID is the id New was given.
+func (p *Projection) ID() string { return p.id }
+
 // alwaysKept are the fields every projected object keeps: enough to name it.
 var alwaysKept = []string{"apiVersion", "kind", "metadata.name", "metadata.namespace", "metadata.uid", "metadata.resourceVersion"}
 
-// NewProjection parses field paths.
-func NewProjection(id string, paths []string) (*Projection, error) {
+// New parses field paths; id must differ between projections that can meet
+// the same object (it keys memoised JSON).
+func New(id string, paths []string) (*Projection, error) {
 	p := &Projection{id: id, root: &fieldNode{children: map[string]*fieldNode{}}}
 	for _, path := range append(append([]string(nil), alwaysKept...), paths...) {
 		segs, err := splitPath(path)
@@ -51,35 +58,45 @@ func NewProjection(id string, paths []string) (*Projection, error) {
 	return p, nil
 }
 
-// splitPath splits "a.b[c.d].e" into a, b, c.d, e.
+// splitPath splits "a.b[c.d].e" into a, b, c.d, e. Every segment must be
+// non-empty: "a..b", "a.", ".a" and "a[]" are errors.
 func splitPath(path string) ([]string, error) {
+	if path == "" {
+		return nil, fmt.Errorf("empty field path")
+	}
 	var segs []string
-	for path != "" {
-		if path[0] == '[' {
-			end := strings.IndexByte(path, ']')
+	rest := path
+	for {
+		var seg string
+		if rest != "" && rest[0] == '[' {
+			end := strings.IndexByte(rest, ']')
 			if end < 0 {
 				return nil, fmt.Errorf("field path %q: unclosed [", path)
 			}
-			segs = append(segs, path[1:end])
-			path = strings.TrimPrefix(path[end+1:], ".")
-			continue
+			seg, rest = rest[1:end], rest[end+1:]
+		} else {
+			i := strings.IndexAny(rest, ".[")
+			if i < 0 {
+				i = len(rest)
+			}
+			seg, rest = rest[:i], rest[i:]
 		}
-		i := strings.IndexAny(path, ".[")
-		if i < 0 {
-			segs = append(segs, path)
-			break
-		}
-		if i == 0 {
+		if seg == "" {
 			return nil, fmt.Errorf("field path %q: empty segment", path)
 		}
-		segs = append(segs, path[:i])
-		path = path[i:]
-		path = strings.TrimPrefix(path, ".")
+		segs = append(segs, seg)
+		if rest == "" {
+			return segs, nil
+		}
+		if rest[0] == '.' {
+			rest = rest[1:]
+			if rest == "" {
+				return nil, fmt.Errorf("field path %q: empty segment", path)
+			}
+		} else if rest[0] != '[' {
+			return nil, fmt.Errorf("field path %q: want . or [ after ]", path)
+		}
 	}
-	if len(segs) == 0 {
-		return nil, fmt.Errorf("empty field path")
-	}
-	return segs, nil
 }
 
 // Apply returns a new object with only the projected fields. The input is
