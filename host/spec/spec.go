@@ -99,9 +99,6 @@ func (l *Loaded) Close() {
 func Load(ctx context.Context, rt *runtime.Runtime, cfg *config.Config, i int) (*Loaded, error) {
 	cc := cfg.Controllers[i]
 	at := fmt.Sprintf("controllers[%d]", i)
-	if cc.Name != "" {
-		at += " (" + cc.Name + ")"
-	}
 	path, err := filepath.Abs(cfg.PluginPath(&cc))
 	if err != nil {
 		return nil, fmt.Errorf("%s.plugin: %w", at, err)
@@ -198,9 +195,6 @@ func limitsOf(cc *config.Controller) (runtime.Limits, error) {
 func Build(cfg *config.Config, i int, described *abi.Manifest) (*Controller, error) {
 	cc := cfg.Controllers[i]
 	at := fmt.Sprintf("controllers[%d]", i)
-	if cc.Name != "" {
-		at += " (" + cc.Name + ")"
-	}
 	var m abi.Manifest
 	if described != nil {
 		m = *described
