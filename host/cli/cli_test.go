@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -97,6 +98,69 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestValidateManifest: validate refuses a manifest run would refuse, and
+// names each bad field.
+func TestValidateManifest(t *testing.T) {
+	wasm, err := wasmbuild.Build("", "./testdata/badmanifest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := write(t, t.TempDir(), "config.yaml", fmt.Sprintf("controllers:\n  - {plugin: %s}\n", wasm))
+	for _, cmd := range []string{"validate", "rbac"} {
+		_, err := run(t, cmd, "--config", cfg)
+		if err == nil {
+			t.Fatalf("%s accepted the manifest", cmd)
+		}
+		for _, want := range []string{`manifest selector: "a in ("`, `manifest related[0].select: "everything"`, `manifest fields[0].paths: field path "a..b"`} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: %v\nlacks %q", cmd, err, want)
+			}
+		}
+	}
+}
+
+// TestDryRunRefuses: the dry run checks a response as run does and fails,
+// naming the action, for whatever run would refuse.
+func TestDryRunRefuses(t *testing.T) {
+	wasm, err := wasmbuild.Build("", "wasmctl.dev/wasmctl/host/engine/testdata/hostile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := write(t, dir, "config.yaml", fmt.Sprintf(`controllers:
+  - name: h
+    plugin: %s
+    for: {apiVersion: apps/v1, kind: ReplicaSet}
+    owns: [{apiVersion: v1, kind: Pod}]
+`, wasm))
+	object := write(t, dir, "rs.yaml", rsYAML)
+	pod := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}}`
+	for _, tc := range []struct{ name, response, want string }{
+		{"fine", `{"actions":[{"op":"create","object":` + pod + `}]}`, ""},
+		{"unknown op", `{"actions":[{"op":"upsert","object":` + pod + `}]}`, `action 0: unknown op "upsert"`},
+		{"deleting the primary", `{"actions":[{"op":"delete","object":{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"web"}}}]}`, "action 0: delete of the primary ReplicaSet default/web is not allowed"},
+		{"a Namespace outside owns", `{"actions":[{"op":"create","object":` + pod + `},{"op":"create","object":{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x"}}}]}`, "action 1: create Namespace x: not permitted"},
+		{"event type in lower case", `{"events":[{"type":"normal","reason":"R","message":"m"}]}`, `type "normal", want Normal or Warning`},
+		{"negative requeue", `{"requeueAfterSeconds":-1}`, "requeueAfterSeconds -1 out of range"},
+		{"wrong apiVersion of a built-in kind", `{"actions":[{"op":"create","object":{"apiVersion":"apps/v2","kind":"Pod","metadata":{"name":"p"}}}]}`, "action 0: create Pod: no kind Pod is served in apps/v2"},
+		{"wrong response apiVersion", `{"apiVersion":"wasmctl.dev/v9","kind":"ReconcileResponse"}`, `apiVersion "wasmctl.dev/v9"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conf := write(t, dir, "plugin-config.json", fmt.Sprintf(`{"namespace":"default","mode":"respond","response":%s}`, tc.response))
+			out, err := run(t, "reconcile", "--plugin", wasm, "--config", cfg, "--object", object, "--plugin-config", conf)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v\n%s", err, out)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error with %q\n%s", err, tc.want, out)
+			}
+		})
+	}
+}
+
 func TestReconcileFromFiles(t *testing.T) {
 	dir := t.TempDir()
 	pods := write(t, dir, "pods.yaml", `apiVersion: v1
@@ -173,9 +237,27 @@ controllers:
 	if len(files) == 0 || len(files) > 3 {
 		t.Fatalf("%d recorded files, want 1..3 (maxFiles)", len(files))
 	}
-	out, err := run(t, "reconcile", "--plugin", wasm, "--request", files[0])
-	if err != nil || !strings.Contains(out, "kind: ReconcileResponse") {
+	// The replay answers the recorded request as the host's call did: as
+	// many creates as the request's ReplicaSet lacks pods.
+	out, err := run(t, "reconcile", "--plugin", wasm, "--request", files[0], "-o", "json")
+	if err != nil {
 		t.Fatalf("replay: %v\n%s", err, out)
+	}
+	var recorded abi.ReconcileRequest
+	if data, err := os.ReadFile(files[0]); err != nil || json.Unmarshal(data, &recorded) != nil {
+		t.Fatalf("recorded request %s: %v", files[0], err)
+	}
+	var recordedRS appsv1.ReplicaSet
+	if err := json.Unmarshal(recorded.Object, &recordedRS); err != nil {
+		t.Fatal(err)
+	}
+	var replayed abi.ReconcileResponse
+	if err := json.Unmarshal([]byte(out), &replayed); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	wantCreates := max(0, int(*recordedRS.Spec.Replicas)-len(recorded.Children))
+	if got := strings.Count(out, `"op": "create"`); got != wantCreates || replayed.Kind != abi.KindReconcileResponse {
+		t.Fatalf("replay of a request with %d of %d pods: %d creates, want %d\n%s", len(recorded.Children), *recordedRS.Spec.Replicas, got, wantCreates, out)
 	}
 
 	// Scale up behind the (stopped) host's back: a dry run shows the creates

@@ -21,8 +21,9 @@ type request struct {
 		} `json:"metadata"`
 	} `json:"object"`
 	Config struct {
-		Namespace string `json:"namespace"`
-		Mode      string `json:"mode"`
+		Namespace string          `json:"namespace"`
+		Mode      string          `json:"mode"`
+		Response  json.RawMessage `json:"response"`
 	} `json:"config"`
 }
 
@@ -85,6 +86,8 @@ func reconcile() int32 {
 		pdk.SetErrorString(fmt.Sprintf("file: %v; readdir: %d entries %v; env HOME=%q PATH=%q; clock %s",
 			ferr, len(dir), derr, os.Getenv("HOME"), os.Getenv("PATH"), time.Now().UTC().Format(time.RFC3339)))
 		return 1
+	case "respond": // config.response as it is: for tests of validation
+		pdk.Output(req.Config.Response)
 	case "network":
 		pdk.NewHTTPRequest(pdk.MethodGet, "http://127.0.0.1:6443/").Send()
 	default:
