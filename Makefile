@@ -4,10 +4,11 @@ SHELL     := /bin/bash
 GO        ?= go
 WASM_ENV  := GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0
 PLUGINS   := plugins/replicaset/replicaset.wasm plugins/cronjob/cronjob.wasm plugins/propagator/propagator.wasm
+EXAMPLES  := examples/plugins/checksum/checksum.wasm
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all build plugins test test-unit vet tools run bench clean
+.PHONY: all build plugins examples test test-unit vet tools run bench clean
 
 all: build plugins
 
@@ -23,6 +24,11 @@ plugins: $(PLUGINS)
 $(PLUGINS):
 	$(WASM_ENV) $(GO) build -buildmode=c-shared -trimpath -o $@ ./$(dir $@)cmd
 
+## examples: the example plugins in other languages (AssemblyScript: npm ci
+## from package-lock.json, then asc; needs Node.js >= 20 and npm)
+examples:
+	examples/plugins/checksum/build.sh
+
 ## tools: kube-apiserver, kube-controller-manager and etcd, built once into a cache
 tools:
 	@hack/build-tools.sh >/dev/null
@@ -33,7 +39,7 @@ vet:
 	$(WASM_ENV) $(GO) build ./abi/... ./plugins/...
 
 ## test: vet, unit tests, plugin tests under wazero, e2e on a real control plane
-test: vet tools plugins
+test: vet tools plugins examples
 	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 ## test-unit: only what needs no control plane
@@ -61,4 +67,4 @@ bench: tools plugins
 		-gotest .cache/bench.txt -gotest-cmd "go test $(BENCH_GO_ARGS)" -convergence .cache/convergence.md
 
 clean:
-	rm -rf bin .cache $(PLUGINS)
+	rm -rf bin .cache $(PLUGINS) $(EXAMPLES)
