@@ -116,8 +116,9 @@ func Rules(manifests []abi.Manifest, resource Resource) []rbacv1.PolicyRule {
 	return rules
 }
 
-// Objects returns the ServiceAccount, ClusterRole and binding for the
-// controllers, and the Role and binding for leader election in namespace.
+// Objects returns the ClusterRole and its binding for the controllers, and
+// the Role and binding for leader election in namespace, all bound to the
+// ServiceAccount account (which deploy/ creates).
 func Objects(manifests []abi.Manifest, namespace, account string, resource Resource) []any {
 	labels := map[string]string{"app.kubernetes.io/name": "wasmctl-host"}
 	subject := []rbacv1.Subject{{Kind: "ServiceAccount", Name: account, Namespace: namespace}}

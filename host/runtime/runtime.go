@@ -47,8 +47,10 @@ type Limits struct {
 	MemoryBytes uint64
 	// Timeout bounds one call; a call past it is interrupted, even in a loop
 	// that never calls the host, and its instance discarded. Default 1s;
-	// negative disables it. Interruptible code costs a check on every loop
-	// back-edge and call: see docs/BENCHMARKS.md.
+	// negative disables it. Interruptible code counts down a fuel global at
+	// every loop head and calls the host every 16384 iterations (wazero's
+	// per-iteration exit for modules the rewriter cannot handle): see
+	// docs/BENCHMARKS.md.
 	Timeout time.Duration
 	// MaxOutputBytes caps the output (and the Extism memory a call may
 	// allocate on the host beyond its input). Default 16 MiB.
