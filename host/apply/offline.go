@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/cache"
 
 	"wasmctl.dev/wasmctl/abi"
 )
@@ -78,11 +79,7 @@ func InputFromRequest(req []byte, perms Permissions, scope Scope) (Input, error)
 		if m[gvk] == nil {
 			m[gvk] = map[string]bool{}
 		}
-		key := u.GetName()
-		if ns := u.GetNamespace(); ns != "" {
-			key = ns + "/" + key
-		}
-		m[gvk][key] = true
+		m[gvk][cache.MetaObjectToName(u).String()] = true
 		return nil
 	}
 	for _, c := range r.Children {

@@ -18,7 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
 
 	"wasmctl.dev/wasmctl/abi"
 )
@@ -195,10 +195,7 @@ func validateAction(a abi.Action, in Input) (Action, error) {
 		return act, fmt.Errorf("%s %s: metadata.name is required", a.Op, act.GVK.Kind)
 	}
 	if obj.GetName() != "" {
-		act.Key = obj.GetName()
-		if obj.GetNamespace() != "" {
-			act.Key = obj.GetNamespace() + "/" + obj.GetName()
-		}
+		act.Key = cache.MetaObjectToName(obj).String()
 	}
 
 	target := describe(act)
@@ -300,14 +297,5 @@ func typeList(ts []abi.TypeRef) string {
 
 // ControllerRef returns the controller ownerReference for primary.
 func ControllerRef(primary Object) metav1.OwnerReference {
-	t := true
-	apiVersion, kind := primary.GetObjectKind().GroupVersionKind().ToAPIVersionAndKind()
-	return metav1.OwnerReference{
-		APIVersion:         apiVersion,
-		Kind:               kind,
-		Name:               primary.GetName(),
-		UID:                types.UID(primary.GetUID()),
-		Controller:         &t,
-		BlockOwnerDeletion: &t,
-	}
+	return *metav1.NewControllerRef(primary, primary.GetObjectKind().GroupVersionKind())
 }
