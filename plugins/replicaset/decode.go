@@ -2,11 +2,15 @@ package replicaset
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 	"unsafe"
 
 	"github.com/valyala/fastjson"
+
+	"wasmctl.dev/wasmctl/abi/sdk/controller"
+	"wasmctl.dev/wasmctl/abi/sdk/meta"
 )
 
 // The request is parsed with fastjson, a non-reflective parser: under
@@ -34,37 +38,16 @@ func stringMap(v *fastjson.Value) map[string]string {
 	return m
 }
 
-// parseTime reads an API timestamp; the usual "2006-01-02T15:04:05Z" form
-// is parsed by hand (time.Parse is costly under Wasm).
+// parseTime reads an API timestamp (meta.ParseTime, which parses the usual
+// "2006-01-02T15:04:05Z" form without time.Parse); the zero time when it is
+// not one.
 func parseTime(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	if len(s) == 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == 'Z' {
-		n := func(i, j int) int {
-			v := 0
-			for _, c := range s[i:j] {
-				if c < '0' || c > '9' {
-					return -1
-				}
-				v = v*10 + int(c-'0')
-			}
-			return v
-		}
-		y, mo, d, h, mi, se := n(0, 4), n(5, 7), n(8, 10), n(11, 13), n(14, 16), n(17, 19)
-		if y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h < 24 && mi >= 0 && mi < 60 && se >= 0 && se < 60 {
-			return time.Date(y, time.Month(mo), d, h, mi, se, 0, time.UTC)
-		}
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}
-	}
+	t, _ := meta.ParseTime(s)
 	return t
 }
 
-func controllerRef(meta *fastjson.Value) *OwnerRef {
-	return controllerRefOf(meta.Get("ownerReferences"))
+func controllerRef(md *fastjson.Value) *meta.OwnerReference {
+	return controllerRefOf(md.Get("ownerReferences"))
 }
 
 // deletionCost parses the pod-deletion-cost annotation as upstream does
@@ -109,7 +92,7 @@ func decodePod(v *fastjson.Value) *Pod {
 	if len(p.sidecars) > 0 {
 		p.SidecarRestarts = 0
 		for _, c := range p.initStatuses {
-			if contains(p.sidecars, c.name) {
+			if slices.Contains(p.sidecars, c.name) {
 				p.SidecarRestarts = max(p.SidecarRestarts, c.restarts)
 			}
 		}
@@ -199,10 +182,15 @@ func labelsOf(v *fastjson.Value) Labels {
 	return l
 }
 
-func controllerRefOf(refs *fastjson.Value) *OwnerRef {
+var isController = true
+
+// controllerRefOf is meta.GetControllerOf over the JSON: the first
+// reference with controller true. Only the fields the controller compares
+// are read.
+func controllerRefOf(refs *fastjson.Value) *meta.OwnerReference {
 	for _, r := range refs.GetArray() {
 		if r.GetBool("controller") {
-			return &OwnerRef{APIVersion: str(r, "apiVersion"), Kind: str(r, "kind"), Name: str(r, "name"), UID: str(r, "uid")}
+			return &meta.OwnerReference{APIVersion: str(r, "apiVersion"), Kind: str(r, "kind"), Name: str(r, "name"), UID: str(r, "uid"), Controller: &isController}
 		}
 	}
 	return nil
@@ -223,17 +211,17 @@ func decodeRelatedPod(v *fastjson.Value) *Pod {
 
 // decodeReplicaSet reads a ReplicaSet.
 func decodeReplicaSet(v *fastjson.Value) (*ReplicaSet, error) {
-	meta := v.Get("metadata")
-	if meta == nil {
+	md := v.Get("metadata")
+	if md == nil {
 		return nil, fmt.Errorf("object has no metadata")
 	}
 	rs := &ReplicaSet{
-		Name:            str(meta, "name"),
-		Namespace:       str(meta, "namespace"),
-		UID:             str(meta, "uid"),
-		Generation:      meta.GetInt64("generation"),
-		Deleting:        meta.Exists("deletionTimestamp") && meta.Get("deletionTimestamp").Type() != fastjson.TypeNull,
-		Controller:      controllerRef(meta),
+		Name:            str(md, "name"),
+		Namespace:       str(md, "namespace"),
+		UID:             str(md, "uid"),
+		Generation:      md.GetInt64("generation"),
+		Deleting:        md.Exists("deletionTimestamp") && md.Get("deletionTimestamp").Type() != fastjson.TypeNull,
+		Controller:      controllerRef(md),
 		Replicas:        1, // the API defaults it; a missing field means 1
 		MinReadySeconds: int32(v.GetInt("spec", "minReadySeconds")),
 	}
@@ -241,15 +229,16 @@ func decodeReplicaSet(v *fastjson.Value) (*ReplicaSet, error) {
 		rs.Replicas = int32(r.GetInt())
 	}
 	if sel := v.Get("spec", "selector"); sel != nil && sel.Type() == fastjson.TypeObject {
-		rs.Selector = &Selector{MatchLabels: stringMap(sel.Get("matchLabels"))}
+		ls := meta.LabelSelector{MatchLabels: stringMap(sel.Get("matchLabels"))}
 		for _, e := range sel.GetArray("matchExpressions") {
-			r := Requirement{Key: str(e, "key"), Operator: str(e, "operator")}
+			r := meta.LabelSelectorRequirement{Key: str(e, "key"), Operator: str(e, "operator")}
 			for _, val := range e.GetArray("values") {
 				r.Values = append(r.Values, string(val.GetStringBytes()))
 			}
-			rs.Selector.MatchExpressions = append(rs.Selector.MatchExpressions, r)
+			ls.MatchExpressions = append(ls.MatchExpressions, r)
 		}
-		rs.SelectorErr = rs.Selector.validate()
+		s, err := meta.LabelSelectorAsSelector(&ls)
+		rs.Selector, rs.SelectorErr = &s, err
 	}
 	tmpl := v.Get("spec", "template")
 	if tmpl != nil {
@@ -279,8 +268,8 @@ func decodeReplicaSet(v *fastjson.Value) (*ReplicaSet, error) {
 			rs.Status.TerminatingReplicas = &n
 		}
 		for _, c := range st.GetArray("conditions") {
-			rs.Status.Conditions = append(rs.Status.Conditions, Condition{
-				Type: str(c, "type"), Status: str(c, "status"), LastTransitionTime: str(c, "lastTransitionTime"),
+			rs.Status.Conditions = append(rs.Status.Conditions, controller.WorkloadCondition{
+				Type: str(c, "type"), Status: str(c, "status"), LastTransitionTime: meta.NewTime(parseTime(str(c, "lastTransitionTime"))),
 				Reason: str(c, "reason"), Message: str(c, "message"),
 			})
 		}

@@ -16,7 +16,7 @@ func podsToDelete(active, related []*Pod, n int, now time.Time) []*Pod {
 	}
 	onNode := map[string]int{}
 	for _, p := range related {
-		if p.Active() {
+		if p.active() {
 			onNode[p.NodeName]++
 		}
 	}

@@ -22,6 +22,9 @@ import (
 	"github.com/valyala/fastjson"
 
 	"wasmctl.dev/wasmctl/abi"
+	"wasmctl.dev/wasmctl/abi/sdk/controller"
+	"wasmctl.dev/wasmctl/abi/sdk/labels"
+	"wasmctl.dev/wasmctl/abi/sdk/meta"
 )
 
 // BurstReplicas caps the creates or deletes of one call (upstream
@@ -136,24 +139,24 @@ func syncReplicaSet(in syncInput, obj *fastjson.Value) (*abi.ReconcileResponse, 
 	var claimed []*Pod
 	terminating := int32(0)
 	for _, p := range listed {
-		if !p.Active() {
-			if p.Deleting && p.Phase != "Succeeded" && p.Phase != "Failed" && p.Controller != nil && rs.Selector.Matches(p.Labels) {
+		if !p.active() {
+			if controller.IsPodTerminating(p.Phase, p.Deleting) && p.Controller != nil && rs.Selector.MatchesFunc(p.Labels.Get) {
 				terminating++
 			}
 			continue
 		}
-		matches := rs.Selector.Matches(p.Labels)
+		matches := rs.Selector.MatchesFunc(p.Labels.Get)
 		switch {
 		case p.Controller != nil && matches:
 			claimed = append(claimed, p)
 		case p.Controller != nil:
 			if !rs.Deleting {
-				if err := release(resp, rs, p); err != nil {
+				if err := controller.AddRelease(resp, rs.ref(), p.ref()); err != nil {
 					return nil, err
 				}
 			}
 		case matches && !rs.Deleting:
-			if err := adopt(resp, rs, p); err != nil {
+			if err := controller.AddAdopt(resp, rs.ref(), p.ref()); err != nil {
 				return nil, err
 			}
 			claimed = append(claimed, p)
@@ -170,7 +173,7 @@ func syncReplicaSet(in syncInput, obj *fastjson.Value) (*abi.ReconcileResponse, 
 		if rs.Controller != nil {
 			related = in.related
 			for _, p := range listed {
-				if rs.Selector.Matches(p.Labels) {
+				if rs.Selector.MatchesFunc(p.Labels.Get) {
 					related = append(related, p)
 				}
 			}
@@ -215,30 +218,12 @@ func syncReplicaSet(in syncInput, obj *fastjson.Value) (*abi.ReconcileResponse, 
 	return resp, nil
 }
 
-func controllerRefJSON(rs *ReplicaSet) map[string]any {
-	return map[string]any{
-		"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs.Name, "uid": rs.UID,
-		"controller": true, "blockOwnerDeletion": true,
-	}
+func (rs *ReplicaSet) ref() abi.ObjectRef {
+	return abi.ObjectRef{APIVersion: "apps/v1", Kind: "ReplicaSet", Namespace: rs.Namespace, Name: rs.Name, UID: rs.UID}
 }
 
-// adopt appends upstream's adoption patch (strategic merge; the pod UID is
-// a precondition).
-func adopt(resp *abi.ReconcileResponse, rs *ReplicaSet, p *Pod) error {
-	patch := map[string]any{"metadata": map[string]any{
-		"ownerReferences": []any{controllerRefJSON(rs)},
-		"uid":             p.UID,
-	}}
-	return resp.AddPatch(abi.ObjectRef{APIVersion: "v1", Kind: "Pod", Namespace: p.Namespace, Name: p.Name}, abi.PatchStrategic, patch)
-}
-
-// release appends upstream's release patch: delete our ownerReference.
-func release(resp *abi.ReconcileResponse, rs *ReplicaSet, p *Pod) error {
-	patch := map[string]any{"metadata": map[string]any{
-		"uid":             p.UID,
-		"ownerReferences": []any{map[string]any{"$patch": "delete", "uid": rs.UID}},
-	}}
-	return resp.AddPatch(abi.ObjectRef{APIVersion: "v1", Kind: "Pod", Namespace: p.Namespace, Name: p.Name}, abi.PatchStrategic, patch)
+func (p *Pod) ref() abi.ObjectRef {
+	return abi.ObjectRef{APIVersion: "v1", Kind: "Pod", Namespace: p.Namespace, Name: p.Name, UID: p.UID}
 }
 
 // manageReplicas returns the creates (diff < 0) or deletes (diff > 0).
@@ -269,12 +254,12 @@ func manageReplicas(rs *ReplicaSet, claimed, related []*Pod, diff int, now time.
 }
 
 type podMeta struct {
-	GenerateName    string            `json:"generateName"`
-	Namespace       string            `json:"namespace"`
-	Labels          map[string]string `json:"labels,omitempty"`
-	Annotations     map[string]string `json:"annotations,omitempty"`
-	Finalizers      []string          `json:"finalizers,omitempty"`
-	OwnerReferences []map[string]any  `json:"ownerReferences"`
+	GenerateName    string                `json:"generateName"`
+	Namespace       string                `json:"namespace"`
+	Labels          map[string]string     `json:"labels,omitempty"`
+	Annotations     map[string]string     `json:"annotations,omitempty"`
+	Finalizers      []string              `json:"finalizers,omitempty"`
+	OwnerReferences []meta.OwnerReference `json:"ownerReferences"`
 }
 
 // podFromTemplate builds the pod every create sends: template labels,
@@ -295,7 +280,7 @@ func podFromTemplate(rs *ReplicaSet) (json.RawMessage, error) {
 		Metadata: podMeta{
 			GenerateName: rs.Name + "-", Namespace: rs.Namespace,
 			Labels: rs.Template.Labels, Annotations: rs.Template.Annotations, Finalizers: rs.Template.Finalizers,
-			OwnerReferences: []map[string]any{controllerRefJSON(rs)},
+			OwnerReferences: []meta.OwnerReference{meta.NewControllerRef(rs.ref())},
 		},
 		Spec: spec,
 	})
@@ -303,41 +288,35 @@ func podFromTemplate(rs *ReplicaSet) (json.RawMessage, error) {
 
 // calculateStatus is upstream calculateStatus over the claimed active pods.
 func calculateStatus(rs *ReplicaSet, claimed []*Pod, terminating int32, manageErr *abi.ApplyError, now time.Time) Status {
-	st := rs.Status
-	st.Conditions = append([]Condition(nil), rs.Status.Conditions...)
+	st := rs.Status // the SDK's condition helpers never write to rs.Status.Conditions
+	templateLabels := labels.SelectorFromSet(rs.Template.Labels)
 	var fullyLabeled, ready, available int32
 	for _, p := range claimed {
-		if hasAll(p.Labels, rs.Template.Labels) {
+		if templateLabels.MatchesFunc(p.Labels.Get) {
 			fullyLabeled++
 		}
 		if p.Ready {
 			ready++
-			if available1(p, rs.MinReadySeconds, now) {
+			if controller.IsPodAvailable(p.Ready, p.ReadyTime, rs.MinReadySeconds, now) {
 				available++
 			}
 		}
 	}
-	failure := -1
-	for i, c := range st.Conditions {
-		if c.Type == "ReplicaFailure" {
-			failure = i
-			break
-		}
-	}
+	failure := controller.GetCondition(st.Conditions, "ReplicaFailure")
 	switch {
-	case manageErr != nil && failure < 0:
+	case manageErr != nil && failure == nil:
 		reason := ""
 		if diff := len(claimed) - int(rs.Replicas); diff < 0 {
 			reason = "FailedCreate"
 		} else if diff > 0 {
 			reason = "FailedDelete"
 		}
-		st.Conditions = append(st.Conditions, Condition{
-			Type: "ReplicaFailure", Status: "True", Reason: reason, Message: manageErr.Message,
-			LastTransitionTime: now.UTC().Format(time.RFC3339),
+		st.Conditions = controller.SetCondition(st.Conditions, controller.WorkloadCondition{
+			Type: "ReplicaFailure", Status: meta.ConditionTrue, Reason: reason, Message: manageErr.Message,
+			LastTransitionTime: meta.NewTime(now),
 		})
-	case manageErr == nil && failure >= 0:
-		st.Conditions = append(st.Conditions[:failure:failure], st.Conditions[failure+1:]...)
+	case manageErr == nil && failure != nil:
+		st.Conditions = controller.RemoveCondition(st.Conditions, "ReplicaFailure")
 	}
 	st.Replicas = int32(len(claimed))
 	st.FullyLabeledReplicas = fullyLabeled
@@ -347,38 +326,17 @@ func calculateStatus(rs *ReplicaSet, claimed []*Pod, terminating int32, manageEr
 	return st
 }
 
-// available1 is upstream IsPodAvailable for a ready pod.
-func available1(p *Pod, minReadySeconds int32, now time.Time) bool {
-	if minReadySeconds == 0 {
-		return true
-	}
-	return !p.ReadyTime.IsZero() && !p.ReadyTime.Add(time.Duration(minReadySeconds)*time.Second).After(now)
-}
-
 // nextAvailabilityCheck is upstream FindMinNextPodAvailabilityCheck with one
 // clock: the soonest time a ready pod becomes available.
 func nextAvailabilityCheck(pods []*Pod, minReadySeconds int32, now time.Time) (time.Duration, bool) {
 	var best time.Duration
 	found := false
 	for _, p := range pods {
-		if !p.Ready || p.ReadyTime.IsZero() {
-			continue
-		}
-		d := p.ReadyTime.Add(time.Duration(minReadySeconds) * time.Second).Sub(now)
-		if d > 0 && (!found || d < best) {
+		if d, ok := controller.NextAvailabilityCheck(p.Ready, p.ReadyTime, minReadySeconds, now); ok && (!found || d < best) {
 			best, found = d, true
 		}
 	}
 	return best, found
-}
-
-func hasAll(labels Labels, want map[string]string) bool {
-	for k, v := range want {
-		if got, ok := labels.Get(k); !ok || got != v {
-			return false
-		}
-	}
-	return true
 }
 
 // statusChanged is the negation of upstream's skip condition: counts,

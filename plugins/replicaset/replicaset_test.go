@@ -253,7 +253,8 @@ func TestReconcile(t *testing.T) {
 			check: func(t *testing.T, r result) {
 				expect(t, fmt.Sprint(r.adopted), "[o]")
 				expect(t, r.creates, 0)
-				want := `{"metadata":{"ownerReferences":[{"apiVersion":"apps/v1","blockOwnerDeletion":true,"controller":true,"kind":"ReplicaSet","name":"web","uid":"rs-uid"}],"uid":"uid-o"}}`
+				// Upstream's bytes: ownerRefControllerPatch marshals structs.
+				want := `{"metadata":{"ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"web","uid":"rs-uid","controller":true,"blockOwnerDeletion":true}],"uid":"uid-o"}}`
 				expect(t, r.patches["o"], want)
 				expect(t, r.order[0], abi.OpPatch)
 				expect(t, r.status["replicas"], 2.0)
@@ -277,7 +278,8 @@ func TestReconcile(t *testing.T) {
 			}},
 			check: func(t *testing.T, r result) {
 				expect(t, fmt.Sprint(r.released), "[moved]")
-				expect(t, r.patches["moved"], `{"metadata":{"ownerReferences":[{"$patch":"delete","uid":"rs-uid"}],"uid":"uid-moved"}}`)
+				// Upstream's bytes (GenerateDeleteOwnerRefStrategicMergeBytes).
+				expect(t, r.patches["moved"], `{"metadata":{"uid":"uid-moved","ownerReferences":[{"$patch":"delete","uid":"rs-uid"}]}}`)
 				expect(t, r.status["replicas"], 1.0)
 				expect(t, r.creates+len(r.deletes), 0)
 			},
@@ -368,6 +370,34 @@ func TestReconcile(t *testing.T) {
 				o["spec"].(map[string]any)["selector"] = map[string]any{"matchExpressions": []any{map[string]any{"key": "a", "operator": "Bogus"}}}
 			})},
 			check: func(t *testing.T, r result) { expect(t, len(r.order), 0) },
+		},
+		{
+			// LabelSelectorAsSelector validates keys and values too; the
+			// API server refuses such a selector, so this is belt and braces.
+			name: "a selector with an invalid label key stops the sync",
+			req: request{object: rs(3, func(o map[string]any) {
+				o["spec"].(map[string]any)["selector"] = map[string]any{"matchLabels": map[string]any{"app web": "x"}}
+			})},
+			check: func(t *testing.T, r result) { expect(t, len(r.order), 0) },
+		},
+		{
+			name: "matchExpressions select pods as upstream",
+			req: request{
+				object: rs(2, func(o map[string]any) {
+					o["spec"].(map[string]any)["selector"] = map[string]any{
+						"matchLabels":      map[string]any{"app": "web"},
+						"matchExpressions": []any{map[string]any{"key": "tier", "operator": "In", "values": []any{"front", "back"}}, map[string]any{"key": "canary", "operator": "DoesNotExist"}},
+					}
+				}),
+				orphans: []map[string]any{
+					pod("front", orphan), pod("canary", orphan, labels(map[string]any{"app": "web", "tier": "front", "canary": ""})),
+					pod("db", orphan, labels(map[string]any{"app": "web", "tier": "db"})),
+				},
+			},
+			check: func(t *testing.T, r result) {
+				expect(t, fmt.Sprint(r.adopted), "[front]")
+				expect(t, r.creates, 1)
+			},
 		},
 	}
 	for impl, reconcile := range reconcilers(t) {
