@@ -7,19 +7,22 @@
 //
 // A source is a ConfigMap labelled propagate.wasmctl.dev/enabled: "true"
 // with the annotation propagate.wasmctl.dev/namespace-selector, a label
-// selector over namespaces ("team=a", "env in (dev,prod)"; Kubernetes syntax
-// for equality, inequality, existence and set terms). Setting the label to
-// any other value removes the copies and the finalizer; deleting the label
-// outright leaves both (the host no longer shows the source to the plugin).
+// selector over namespaces ("team=a", "env in (dev,prod)"; the Kubernetes
+// label selector syntax, read by abi/sdk/labels as the API server reads
+// it). Setting the label to any other value removes the copies and the
+// finalizer; deleting the label outright leaves both (the host no longer
+// shows the source to the plugin).
 package propagator
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
-	"strings"
 
 	"wasmctl.dev/wasmctl/abi"
+	"wasmctl.dev/wasmctl/abi/sdk/labels"
 )
 
 // Names of labels, annotations and the finalizer.
@@ -111,7 +114,7 @@ func Reconcile(req *abi.ReconcileRequest) (*abi.ReconcileResponse, error) {
 		}
 	}
 
-	hasFinalizer := contains(src.Metadata.Finalizers, Finalizer)
+	hasFinalizer := slices.Contains(src.Metadata.Finalizers, Finalizer)
 	enabled := src.Metadata.Labels[EnabledLabel] == "true" && src.Metadata.DeletionTimestamp == nil
 	if !enabled {
 		// Clean up: every copy, then our finalizer.
@@ -144,7 +147,7 @@ func Reconcile(req *abi.ReconcileRequest) (*abi.ReconcileResponse, error) {
 		if name == src.Metadata.Namespace || ns.Metadata.DeletionTimestamp != nil || ns.Status.Phase == "Terminating" {
 			continue
 		}
-		if sel.matches(ns.Metadata.Labels) {
+		if sel.Matches(ns.Metadata.Labels) {
 			want[name] = true
 		}
 	}
@@ -201,15 +204,6 @@ func sameContent(a, b *configMap) bool {
 	return fmt.Sprint(a.Data, a.BinaryData, a.Metadata.Labels) == fmt.Sprint(b.Data, b.BinaryData, b.Metadata.Labels)
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func without(list []string, s string) []string {
 	var out []string
 	for _, x := range list {
@@ -229,108 +223,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// selector is a parsed label selector: terms that must all hold.
-type selector []term
-
-type term struct {
-	key, op string // op: "=", "!=", "exists", "!exists", "in", "notin"
-	values  []string
-}
-
-func (s selector) matches(labels map[string]string) bool {
-	for _, t := range s {
-		v, ok := labels[t.key]
-		switch t.op {
-		case "=":
-			if !ok || v != t.values[0] {
-				return false
-			}
-		case "!=":
-			if ok && v == t.values[0] {
-				return false
-			}
-		case "exists":
-			if !ok {
-				return false
-			}
-		case "!exists":
-			if ok {
-				return false
-			}
-		case "in":
-			if !ok || !contains(t.values, v) {
-				return false
-			}
-		case "notin":
-			if ok && contains(t.values, v) {
-				return false
-			}
-		}
+// parseSelector reads the namespace selector with the Kubernetes grammar
+// (labels.Parse: "team=a", "env in (dev,prod)", "!legacy", "tier>1"). A
+// selector that selects everything ("", blanks) is refused: it would copy
+// the ConfigMap into every namespace.
+func parseSelector(s string) (labels.Selector, error) {
+	sel, err := labels.Parse(s)
+	if err != nil {
+		return labels.Selector{}, err
 	}
-	return true
-}
-
-// parseSelector reads "a=b,c!=d,e,!f,g in (h,i),j notin (k)". An empty
-// selector is refused: it would copy the ConfigMap everywhere.
-func parseSelector(s string) (selector, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, fmt.Errorf("empty: name the namespaces, e.g. team=a")
+	if sel.Empty() {
+		return labels.Selector{}, errors.New("empty: name the namespaces, e.g. team=a")
 	}
-	var out selector
-	for _, part := range splitTerms(s) {
-		part = strings.TrimSpace(part)
-		switch {
-		case strings.Contains(part, " notin "), strings.Contains(part, " in "):
-			op := "in"
-			key, rest, _ := strings.Cut(part, " in ")
-			if strings.Contains(part, " notin ") {
-				op = "notin"
-				key, rest, _ = strings.Cut(part, " notin ")
-			}
-			rest = strings.TrimSpace(rest)
-			if !strings.HasPrefix(rest, "(") || !strings.HasSuffix(rest, ")") {
-				return nil, fmt.Errorf("%q: values go in parentheses", part)
-			}
-			var vals []string
-			for _, v := range strings.Split(rest[1:len(rest)-1], ",") {
-				vals = append(vals, strings.TrimSpace(v))
-			}
-			out = append(out, term{key: strings.TrimSpace(key), op: op, values: vals})
-		case strings.Contains(part, "!="):
-			k, v, _ := strings.Cut(part, "!=")
-			out = append(out, term{key: strings.TrimSpace(k), op: "!=", values: []string{strings.TrimSpace(v)}})
-		case strings.Contains(part, "="):
-			k, v, _ := strings.Cut(strings.Replace(part, "==", "=", 1), "=")
-			out = append(out, term{key: strings.TrimSpace(k), op: "=", values: []string{strings.TrimSpace(v)}})
-		case strings.HasPrefix(part, "!"):
-			out = append(out, term{key: strings.TrimSpace(part[1:]), op: "!exists"})
-		default:
-			out = append(out, term{key: part, op: "exists"})
-		}
-		if out[len(out)-1].key == "" {
-			return nil, fmt.Errorf("%q: no key", part)
-		}
-	}
-	return out, nil
-}
-
-// splitTerms splits on commas outside parentheses.
-func splitTerms(s string) []string {
-	var parts []string
-	depth, start := 0, 0
-	for i, c := range s {
-		switch c {
-		case '(':
-			depth++
-		case ')':
-			depth--
-		case ',':
-			if depth == 0 {
-				parts = append(parts, s[start:i])
-				start = i + 1
-			}
-		}
-	}
-	return append(parts, s[start:])
+	return sel, nil
 }

@@ -147,6 +147,26 @@ func TestReconcile(t *testing.T) {
 				t.Fatalf("created %v", c)
 			}
 		}},
+		// The grammar is apimachinery's (abi/sdk/labels): the plugin's own
+		// parser read these two wrongly.
+		{"no blank needed before a value set", plugintest.Request{
+			Object: source(func(m map[string]any) {
+				m["annotations"].(map[string]any)[propagator.SelectorAnnotation] = "team in(b)"
+			}), Related: map[string][]any{"namespaces": namespaces},
+		}, func(t *testing.T, r *plugintest.Result) {
+			if c := r.Created("ConfigMap"); len(c) != 1 || c[0].GetNamespace() != "b1" {
+				t.Fatalf("created %v", c)
+			}
+		}},
+		{"a value with '=' is refused", plugintest.Request{
+			Object: source(func(m map[string]any) {
+				m["annotations"].(map[string]any)[propagator.SelectorAnnotation] = "team=a=b"
+			}), Related: map[string][]any{"namespaces": namespaces},
+		}, func(t *testing.T, r *plugintest.Result) {
+			if len(r.Events("InvalidSelector")) != 1 || len(r.Response.Actions) != 0 {
+				t.Fatalf("%+v", r.Response)
+			}
+		}},
 	}
 	for name, run := range impls(t) {
 		for _, tc := range cases {
