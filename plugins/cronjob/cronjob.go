@@ -34,6 +34,7 @@ import (
 	_ "time/tzdata" // spec.timeZone without a filesystem
 
 	"wasmctl.dev/wasmctl/abi"
+	"wasmctl.dev/wasmctl/abi/sdk/meta"
 )
 
 // ScheduledTimestampAnnotation is set on every Job to its nominal time.
@@ -324,7 +325,7 @@ func (s *syncer) syncCronJob() {
 			return
 		}
 		cj.Status.Active = append(cj.Status.Active, jobRef(j))
-		cj.Status.LastScheduleTime = &Time{*scheduled}
+		cj.Status.LastScheduleTime = &meta.Time{Time: *scheduled}
 		s.updateStatus = true
 		requeue()
 		return
@@ -341,7 +342,7 @@ func (s *syncer) syncCronJob() {
 	if err := s.resp.Add(abi.OpCreate, job); err != nil {
 		return
 	}
-	cj.Status.LastScheduleTime = &Time{*scheduled}
+	cj.Status.LastScheduleTime = &meta.Time{Time: *scheduled}
 	s.updateStatus = true
 	requeue()
 }
@@ -374,11 +375,10 @@ func jobFromTemplate(cj *CronJob, scheduled time.Time) (map[string]any, error) {
 		"metadata": map[string]any{
 			"name": jobName(cj, scheduled), "namespace": cj.Metadata.Namespace,
 			"labels": labels, "annotations": annotations,
-			"creationTimestamp": scheduled.UTC().Format(time.RFC3339),
-			"ownerReferences": []any{map[string]any{
-				"apiVersion": "batch/v1", "kind": "CronJob", "name": cj.Metadata.Name, "uid": cj.Metadata.UID,
-				"controller": true, "blockOwnerDeletion": true,
-			}},
+			"creationTimestamp": meta.FormatTime(scheduled),
+			"ownerReferences": []meta.OwnerReference{meta.NewControllerRef(abi.ObjectRef{
+				APIVersion: "batch/v1", Kind: "CronJob", Name: cj.Metadata.Name, UID: cj.Metadata.UID,
+			})},
 		},
 		"spec": spec,
 	}, nil

@@ -3,6 +3,8 @@ package cronjob
 import (
 	"testing"
 	"time"
+
+	"wasmctl.dev/wasmctl/abi/sdk/meta"
 )
 
 // TestMostRecentScheduleTime pins the missed-time approximation, quirks
@@ -36,9 +38,9 @@ func TestMostRecentScheduleTime(t *testing.T) {
 				t.Fatal(err)
 			}
 			cj := &CronJob{}
-			cj.Metadata.CreationTimestamp = &Time{tc.created}
+			cj.Metadata.CreationTimestamp = &meta.Time{Time: tc.created}
 			if tc.last != nil {
-				cj.Status.LastScheduleTime = &Time{*tc.last}
+				cj.Status.LastScheduleTime = &meta.Time{Time: *tc.last}
 			}
 			cj.Spec.StartingDeadlineSeconds = tc.sds
 			_, got, missed, err := mostRecentScheduleTime(cj, tc.now, sched, true)

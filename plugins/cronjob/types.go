@@ -2,8 +2,13 @@ package cronjob
 
 import (
 	"encoding/json"
-	"time"
+
+	"wasmctl.dev/wasmctl/abi/sdk/meta"
 )
+
+// Timestamps are meta.Time, which reads them into UTC: a schedule without a
+// zone is evaluated in the location of the times it is given, and the host
+// runs plugins on UTC.
 
 // ObjectMeta is the part of metadata the controller reads.
 type ObjectMeta struct {
@@ -11,41 +16,10 @@ type ObjectMeta struct {
 	Namespace         string            `json:"namespace,omitempty"`
 	UID               string            `json:"uid,omitempty"`
 	ResourceVersion   string            `json:"resourceVersion,omitempty"`
-	CreationTimestamp *Time             `json:"creationTimestamp,omitempty"`
-	DeletionTimestamp *Time             `json:"deletionTimestamp,omitempty"`
+	CreationTimestamp *meta.Time        `json:"creationTimestamp,omitempty"`
+	DeletionTimestamp *meta.Time        `json:"deletionTimestamp,omitempty"`
 	Labels            map[string]string `json:"labels,omitempty"`
 	Annotations       map[string]string `json:"annotations,omitempty"`
-}
-
-// Time is a metav1.Time: RFC 3339, whole seconds, UTC on the wire.
-type Time struct{ time.Time }
-
-// MarshalJSON writes t as the API does.
-func (t Time) MarshalJSON() ([]byte, error) {
-	if t.IsZero() {
-		return []byte("null"), nil
-	}
-	return json.Marshal(t.UTC().Format(time.RFC3339))
-}
-
-// UnmarshalJSON reads an RFC 3339 time or null.
-func (t *Time) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		t.Time = time.Time{}
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	parsed, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return err
-	}
-	// UTC: a schedule without a zone is evaluated in the location of the
-	// times it is given, and the host runs plugins on UTC.
-	t.Time = parsed.UTC()
-	return nil
 }
 
 // ObjectReference is a status.active entry.
@@ -85,8 +59,8 @@ type CronJob struct {
 // Status is batch/v1 CronJobStatus.
 type Status struct {
 	Active             []ObjectReference `json:"active,omitempty"`
-	LastScheduleTime   *Time             `json:"lastScheduleTime,omitempty"`
-	LastSuccessfulTime *Time             `json:"lastSuccessfulTime,omitempty"`
+	LastScheduleTime   *meta.Time        `json:"lastScheduleTime,omitempty"`
+	LastSuccessfulTime *meta.Time        `json:"lastSuccessfulTime,omitempty"`
 }
 
 // Job is the part of a batch/v1 Job the controller reads.
@@ -99,8 +73,8 @@ type Job struct {
 			Type   string `json:"type"`
 			Status string `json:"status"`
 		} `json:"conditions"`
-		StartTime      *Time `json:"startTime"`
-		CompletionTime *Time `json:"completionTime"`
+		StartTime      *meta.Time `json:"startTime"`
+		CompletionTime *meta.Time `json:"completionTime"`
 	} `json:"status"`
 }
 
