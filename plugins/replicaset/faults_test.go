@@ -1,3 +1,8 @@
+//go:build !wasip1
+
+// A control plane runs on the host only (internal/testenv does not build
+// for wasip1).
+
 package replicaset_test
 
 import (
