@@ -22,6 +22,11 @@
 // Register must be called from init: a c-shared (reactor) module runs package
 // initialisation in _initialize and never calls main.
 //
+// The package builds on every platform, so its API shows in go doc and
+// type-checks in native builds and tests; elsewhere than GOOS=wasip1,
+// Register and RegisterRaw only record the function and there are no
+// exports.
+//
 // By default the input and output cross in one host call each through the
 // wasmctl extension "wasmctl:host/env"; such a module only runs on a wasmctl
 // host. Build with -tags wasmctl_portable to use go-pdk's standard Extism

@@ -1,15 +1,17 @@
-//go:build wasip1
-
 package guest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-
-	"github.com/extism/go-pdk"
 
 	"wasmctl.dev/wasmctl/abi"
 )
+
+// This file builds on every platform, so the API is documented (go doc) and
+// type-checked natively; only the exports (exports.go) and the guest's I/O
+// and garbage-collector handling are wasip1-only. On other platforms
+// Register and RegisterRaw only record the function: nothing calls it.
 
 // ReconcileFunc is a plugin's logic: one request in, one response out. An
 // error fails the call; the host retries the key with backoff.
@@ -26,6 +28,10 @@ var (
 
 // Register sets the plugin's manifest (returned by "describe"; nil for none)
 // and its reconcile function. Call it from init.
+//
+// The request is decoded with encoding/json and refused unless its
+// apiVersion is abi.Version; m's apiVersion, kind and abiVersion default to
+// this ABI's. A nil response is an empty one.
 func Register(m *abi.Manifest, fn ReconcileFunc) {
 	RegisterRaw(m, func(input []byte) (*abi.ReconcileResponse, error) {
 		var req abi.ReconcileRequest
@@ -39,7 +45,8 @@ func Register(m *abi.Manifest, fn ReconcileFunc) {
 	})
 }
 
-// RegisterRaw is Register for a function that decodes the request itself.
+// RegisterRaw is Register for a function that decodes the request itself
+// (and checks its apiVersion).
 func RegisterRaw(m *abi.Manifest, fn RawReconcileFunc) {
 	if m != nil {
 		if m.APIVersion == "" {
@@ -55,15 +62,17 @@ func RegisterRaw(m *abi.Manifest, fn RawReconcileFunc) {
 	manifest, reconcile = m, fn
 }
 
-//go:wasmexport reconcile
-func reconcileExport() int32 {
-	defer collectIfNeeded()
+var errNotRegistered = errors.New("no reconcile function registered (call guest.Register from init)")
+
+// reconcileJSON is the work of the reconcile export: the response JSON, or
+// the error it reports.
+func reconcileJSON(input []byte) ([]byte, error) {
 	if reconcile == nil {
-		return fail(fmt.Errorf("no reconcile function registered (call guest.Register from init)"))
+		return nil, errNotRegistered
 	}
-	resp, err := reconcile(readInput())
+	resp, err := reconcile(input)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	if resp == nil {
 		resp = abi.NewResponse()
@@ -74,28 +83,21 @@ func reconcileExport() int32 {
 	if resp.Kind == "" {
 		resp.Kind = abi.KindReconcileResponse
 	}
-	return writeJSON(resp)
+	return encode(resp)
 }
 
-//go:wasmexport describe
-func describeExport() int32 {
-	defer collectIfNeeded()
+// describeJSON is the work of the describe export.
+func describeJSON() ([]byte, error) {
 	if manifest == nil {
-		return fail(fmt.Errorf("this plugin has no manifest"))
+		return nil, errors.New("this plugin has no manifest")
 	}
-	return writeJSON(manifest)
+	return encode(manifest)
 }
 
-func writeJSON(v any) int32 {
+func encode(v any) ([]byte, error) {
 	out, err := json.Marshal(v)
 	if err != nil {
-		return fail(fmt.Errorf("encode: %w", err))
+		return nil, fmt.Errorf("encode: %w", err)
 	}
-	writeOutput(out)
-	return 0
-}
-
-func fail(err error) int32 {
-	pdk.SetError(err)
-	return 1
+	return out, nil
 }
