@@ -41,6 +41,20 @@ func BuildWith(t testing.TB, pkg string, opts runtime.LoadOptions) *Plugin {
 	return Load(t, path, opts)
 }
 
+// Open is Build without a testing.TB, for Examples and tools: it builds pkg
+// for wasip1 (once per process: later Opens of the same package only load)
+// and loads it with opts. The caller closes the plugin.
+func Open(pkg string, opts runtime.LoadOptions) (*Plugin, error) {
+	path, err := wasmbuild.Build("", pkg)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Name == "" {
+		opts.Name = pkg
+	}
+	return open(path, opts)
+}
+
 // Load loads a .wasm file; the plugin is closed when t ends.
 func Load(t testing.TB, path string, opts runtime.LoadOptions) *Plugin {
 	t.Helper()

@@ -3,6 +3,7 @@ package plugintest
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,23 +21,33 @@ var update = flag.Bool("update", false, "rewrite plugintest golden files with th
 // result; any failure (call, strict decoding) fails t.
 func (p *Plugin) Run(t testing.TB, req any) *Result {
 	t.Helper()
+	r, err := p.Result(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// Result is Run without a testing.TB: the result, or the error Run fails
+// the test with.
+func (p *Plugin) Result(req any) (*Result, error) {
 	var in []byte
 	switch r := req.(type) {
 	case Request:
 		var err error
 		if in, err = r.JSON(); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	case []byte:
 		in = r
 	default:
-		t.Fatalf("plugintest: Run takes a Request or []byte, not %T", req)
+		return nil, fmt.Errorf("plugintest: Run takes a Request or []byte, not %T", req)
 	}
 	resp, err := p.Reconcile(in)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return NewResult(t, resp)
+	return ParseResult(resp)
 }
 
 // Result is a decoded response with assertion helpers.
@@ -45,18 +56,28 @@ type Result struct {
 	objects  []*unstructured.Unstructured // per action
 }
 
-// NewResult wraps resp.
+// NewResult wraps resp; an action whose object is not a Kubernetes object
+// fails t.
 func NewResult(t testing.TB, resp *abi.ReconcileResponse) *Result {
 	t.Helper()
+	r, err := ParseResult(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// ParseResult is NewResult without a testing.TB.
+func ParseResult(resp *abi.ReconcileResponse) (*Result, error) {
 	r := &Result{Response: resp}
 	for i, a := range resp.Actions {
 		u := &unstructured.Unstructured{}
 		if err := u.UnmarshalJSON(a.Object); err != nil {
-			t.Fatalf("action %d: %v", i, err)
+			return nil, fmt.Errorf("action %d: %w", i, err)
 		}
 		r.objects = append(r.objects, u)
 	}
-	return r
+	return r, nil
 }
 
 func (r *Result) with(op abi.Op, kind string) []*unstructured.Unstructured {
