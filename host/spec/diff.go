@@ -33,7 +33,7 @@ func Diff(old, cur *Controller) []Change {
 	add(!reflect.DeepEqual(old.Manifest.Fields, cur.Manifest.Fields), "fields", true)
 	add(old.Manifest.Selector != cur.Manifest.Selector, "selector", true)
 	add(old.Manifest.IgnoreOwnWrites != cur.Manifest.IgnoreOwnWrites, "ignoreOwnWrites", true)
-	add(!reflect.DeepEqual(old.OwnedEvents, cur.OwnedEvents), "ownedEvents", true)
+	add(!reflect.DeepEqual(old.Manifest.OwnedEvents, cur.Manifest.OwnedEvents), "ownedEvents", true)
 	add(old.For != cur.For, "for", false)
 	add(!reflect.DeepEqual(old.Owns, cur.Owns), "owns", false)
 	add(!reflect.DeepEqual(old.Manifest.Related, cur.Manifest.Related), "related", false)

@@ -160,7 +160,7 @@ func LoadAll(ctx context.Context, rt *runtime.Runtime, cfg *config.Config) ([]*L
 // describe returns the plugin's manifest (nil when it exports no describe).
 func describe(ctx context.Context, p *runtime.Plugin) (*abi.Manifest, error) {
 	if !p.HasExport(abi.ExportReconcile) {
-		return nil, fmt.Errorf("exports no %q function", abi.ExportReconcile)
+		return nil, fmt.Errorf("exports no %q function: a plugin exports reconcile() -> i32 (an Extism plugin function; Go: //go:wasmexport reconcile, or abi/guest; other languages: docs/PLUGINS.md)", abi.ExportReconcile)
 	}
 	if !p.HasExport(abi.ExportDescribe) {
 		return nil, nil

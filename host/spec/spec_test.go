@@ -110,7 +110,7 @@ func TestDiff(t *testing.T) {
 	for _, c := range Diff(old, cur) {
 		got[c.Field] = c.Live
 	}
-	want := map[string]bool{"workers": true, "config": true, "owns": false, "ownedEvents": true}
+	want := map[string]bool{"workers": true, "config": true, "owns": false}
 	if len(got) != len(want) {
 		t.Fatalf("diff %v, want %v", got, want)
 	}
