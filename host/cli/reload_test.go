@@ -134,4 +134,26 @@ func TestHotReload(t *testing.T) {
 		return nil
 	})
 	scale(3)
+
+	// The configuration changes under it: a config: block and workers apply
+	// live; a new owns kind needs new informers and is reported.
+	write(t, dir, "config.yaml", "controllers:\n  - {name: replicaset, plugin: rs.wasm, workers: 2, config: {x: 1}, owns: [{apiVersion: v1, kind: Pod}, {apiVersion: v1, kind: ConfigMap}]}\n")
+	testenv.Eventually(t, 20*time.Second, logHas("Configuration changes need a restart of the host to apply"))
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if body := readyz(); !strings.HasPrefix(body, "ok") || !strings.Contains(body, "replicaset: restart required to apply owns") {
+			return fmt.Errorf("/readyz: %q", body)
+		}
+		return nil
+	})
+	log, _ := os.ReadFile(p.LogFile)
+	applied := false
+	for _, line := range strings.Split(string(log), "\n") {
+		if strings.Contains(line, "Plugin reloaded") && strings.Contains(line, "config") && strings.Contains(line, "workers") && !strings.Contains(line, "owns") {
+			applied = true
+		}
+	}
+	if !applied {
+		t.Errorf("the live changes (config, workers) are not logged as applied:\n%s", log)
+	}
+	scale(1) // still reconciling with the running informers
 }
