@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -312,7 +314,11 @@ func Build(cfg *config.Config, i int, described *abi.Manifest) (*Controller, err
 			badf(field+".type", "%s has fields twice", f.Type)
 			continue
 		}
-		proj, err := projection.New(fmt.Sprintf("%s/%d", s.Name, j), f.Paths)
+		// The id keys memoised JSON: it changes with the paths, so a
+		// reload that changes them is not served the old cut.
+		h := fnv.New32a()
+		h.Write([]byte(strings.Join(f.Paths, "\x00")))
+		proj, err := projection.New(fmt.Sprintf("%s/%d/%08x", s.Name, j, h.Sum32()), f.Paths)
 		if err != nil {
 			bad(field+".paths", err)
 			continue
