@@ -230,10 +230,10 @@ func sortedKeys[V any](m map[string]V) []string {
 func parseSelector(s string) (labels.Selector, error) {
 	sel, err := labels.Parse(s)
 	if err != nil {
-		return labels.Selector{}, err
+		return labels.Nothing(), err
 	}
 	if sel.Empty() {
-		return labels.Selector{}, errors.New("empty: name the namespaces, e.g. team=a")
+		return labels.Nothing(), errors.New("empty: name the namespaces, e.g. team=a")
 	}
 	return sel, nil
 }

@@ -81,6 +81,9 @@ func TestParse(t *testing.T) {
 			got := sel.String()
 			if err != nil {
 				got = "ERR"
+				if !sel.MatchesNothing() {
+					t.Fatal("an error returned a selector that matches something")
+				}
 			}
 			if got != c.want {
 				t.Fatalf("Parse(%q) = %q (err %v), want %q", c.in, got, err, c.want)

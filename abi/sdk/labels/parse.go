@@ -23,14 +23,15 @@ import (
 // token is skipped.
 //
 // The requirements are sorted by key, their values sorted without
-// duplicates. Errors say what was found and what was expected; their
+// duplicates. On error the selector is Nothing, so a caller that drops the
+// error selects nothing rather than everything. Errors say what was found and what was expected; their
 // wording is not upstream's. Cost: one pass over s and a few small
 // allocations per requirement.
 func Parse(s string) (Selector, error) {
 	p := parser{toks: lex(s)}
 	reqs, err := p.selector()
 	if err != nil {
-		return Selector{}, err
+		return Nothing(), err
 	}
 	slices.SortStableFunc(reqs, func(a, b Requirement) int { return strings.Compare(a.key, b.key) })
 	return Selector{reqs: reqs}, nil

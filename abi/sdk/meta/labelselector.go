@@ -35,8 +35,9 @@ const (
 // matchLabels entry is an Equals requirement and every expression In,
 // NotIn, Exists or DoesNotExist, validated by labels.NewRequirement (keys
 // and values as label keys and values; In and NotIn need values, Exists and
-// DoesNotExist none). Any other operator is an error. Cost: one requirement
-// per entry and a sort; convert once per call, not per object matched.
+// DoesNotExist none). Any other operator is an error, and on error the
+// selector is Nothing. Cost: one requirement per entry and a sort; convert
+// once per call, not per object matched.
 func LabelSelectorAsSelector(ls *LabelSelector) (labels.Selector, error) {
 	if ls == nil {
 		return labels.Nothing(), nil
@@ -48,7 +49,7 @@ func LabelSelectorAsSelector(ls *LabelSelector) (labels.Selector, error) {
 	for k, v := range ls.MatchLabels {
 		r, err := labels.NewRequirement(k, labels.Equals, []string{v})
 		if err != nil {
-			return labels.Selector{}, err
+			return labels.Nothing(), err
 		}
 		reqs = append(reqs, r)
 	}
@@ -64,11 +65,11 @@ func LabelSelectorAsSelector(ls *LabelSelector) (labels.Selector, error) {
 		case LabelSelectorOpDoesNotExist:
 			op = labels.DoesNotExist
 		default:
-			return labels.Selector{}, fmt.Errorf("%q is not a valid label selector operator", e.Operator)
+			return labels.Nothing(), fmt.Errorf("%q is not a valid label selector operator", e.Operator)
 		}
 		r, err := labels.NewRequirement(e.Key, op, slices.Clone(e.Values))
 		if err != nil {
-			return labels.Selector{}, err
+			return labels.Nothing(), err
 		}
 		reqs = append(reqs, r)
 	}

@@ -165,8 +165,8 @@ func TestLabelSelectorAsSelector(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			sel, err := meta.LabelSelectorAsSelector(c.sel)
-			if (err != nil) != c.err {
-				t.Fatalf("err %v", err)
+			if (err != nil) != c.err || err != nil && !sel.MatchesNothing() {
+				t.Fatalf("err %v, selector %v", err, sel)
 			}
 			up, uerr := metav1.LabelSelectorAsSelector(toMetav1(t, c.sel))
 			if (uerr != nil) != c.err {
