@@ -1,10 +1,6 @@
 package labels
 
-import (
-	"fmt"
-	"slices"
-	"strings"
-)
+import "fmt"
 
 // Parse reads a label selector string as labels.Parse does:
 //
@@ -33,7 +29,7 @@ func Parse(s string) (Selector, error) {
 	if err != nil {
 		return Nothing(), err
 	}
-	slices.SortStableFunc(reqs, func(a, b Requirement) int { return strings.Compare(a.key, b.key) })
+	sortByKey(reqs)
 	return Selector{reqs: reqs}, nil
 }
 
@@ -221,8 +217,7 @@ func (p *parser) requirement() (Requirement, error) {
 	if err != nil {
 		return Requirement{}, err
 	}
-	slices.Sort(values)
-	return NewRequirement(key, op, slices.Compact(values))
+	return NewRequirement(key, op, sortedSet(values))
 }
 
 // valueSet reads "(a,b,...)"; an empty element is the empty value.

@@ -161,7 +161,7 @@ func (r Requirement) appendTo(b *strings.Builder) {
 	}
 	values := r.values
 	if !slices.IsSorted(values) {
-		values = slices.Sorted(slices.Values(values))
+		values = insertionSort(slices.Clone(values), func(a, b string) bool { return a < b })
 	}
 	for i, v := range values {
 		if i > 0 {
@@ -198,7 +198,7 @@ func (s Selector) Add(reqs ...Requirement) Selector {
 	}
 	all := make([]Requirement, 0, len(s.reqs)+len(reqs))
 	all = append(append(all, s.reqs...), reqs...)
-	slices.SortStableFunc(all, func(a, b Requirement) int { return strings.Compare(a.key, b.key) })
+	sortByKey(all)
 	return Selector{reqs: all}
 }
 
@@ -265,6 +265,35 @@ func SelectorFromSet(set map[string]string) Selector {
 	for k, v := range set {
 		reqs = append(reqs, Requirement{key: k, op: Equals, values: []string{v}})
 	}
-	slices.SortFunc(reqs, func(a, b Requirement) int { return strings.Compare(a.key, b.key) })
+	sortByKey(reqs)
 	return Selector{reqs: reqs}
+}
+
+// Selectors have a handful of requirements and values: an insertion sort
+// (stable) is small and fast for them, and a plugin links no generic sort
+// for the SDK.
+
+func sortByKey(reqs []Requirement) {
+	insertionSort(reqs, func(a, b Requirement) bool { return a.key < b.key })
+}
+
+// sortedSet sorts values and drops duplicates, in place.
+func sortedSet(values []string) []string {
+	insertionSort(values, func(a, b string) bool { return a < b })
+	out := values[:0]
+	for i, v := range values {
+		if i == 0 || v != values[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func insertionSort[T any](s []T, less func(a, b T) bool) []T {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && less(s[j], s[j-1]); j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	return s
 }
