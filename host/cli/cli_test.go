@@ -161,6 +161,22 @@ func TestDryRunRefuses(t *testing.T) {
 	}
 }
 
+// TestDryRunWithoutConfig: a plugin with no manifest, dry-run outside any
+// configuration, takes its primary kind from the request and still has its
+// response checked: a Namespace outside owns is refused.
+func TestDryRunWithoutConfig(t *testing.T) {
+	wasm, err := wasmbuild.Build("", "wasmctl.dev/wasmctl/host/engine/testdata/hostile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	conf := write(t, dir, "plugin-config.json", `{"namespace":"default","mode":"respond","response":{"actions":[{"op":"create","object":{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x"}}}]}}`)
+	out, err := run(t, "reconcile", "--plugin", wasm, "--object", write(t, dir, "rs.yaml", rsYAML), "--plugin-config", conf)
+	if err == nil || !strings.Contains(err.Error(), "action 0: create Namespace x: not permitted") {
+		t.Fatalf("got %v, want the Namespace refused\n%s", err, out)
+	}
+}
+
 func TestReconcileFromFiles(t *testing.T) {
 	dir := t.TempDir()
 	pods := write(t, dir, "pods.yaml", `apiVersion: v1

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,7 +28,7 @@ type reconcileOptions struct {
 	output                                                        string
 	fromCluster, controller, config, kubeconfig                   string
 	timeout                                                       time.Duration
-	timeoutSet                                                    bool
+	timeoutSet, configSet                                         bool
 }
 
 func newReconcileCommand() *cobra.Command {
@@ -46,6 +47,7 @@ or from a live cluster, read through the host's own informers and request builde
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.timeoutSet = cmd.Flags().Changed("timeout")
+			o.configSet = cmd.Flags().Changed("config")
 			return runReconcile(cmd.Context(), cmd, o)
 		},
 	}
@@ -98,6 +100,17 @@ func runReconcile(ctx context.Context, cmd *cobra.Command, o reconcileOptions) e
 	defer rt.Close(context.Background())
 	// The spec run would build: its manifest checks and permissions.
 	l, err := spec.Load(ctx, rt, cfg, i)
+	if errors.Is(err, spec.ErrNoFor) && cfg.Controllers[i].For == nil {
+		// A plugin that does not describe itself, outside any
+		// configuration: the request's object is the primary.
+		var r struct {
+			Object abi.TypeRef `json:"object"`
+		}
+		if json.Unmarshal(req, &r) == nil && r.Object.Kind != "" {
+			cfg.Controllers[i].For = &r.Object
+			l, err = spec.Load(ctx, rt, cfg, i)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -135,8 +148,11 @@ func dryRunConfig(o reconcileOptions) (*config.Config, int, error) {
 	}
 	if _, err := os.Stat(o.config); err == nil {
 		cfg, err := config.Load(o.config, nil)
-		if err != nil {
+		if err != nil && o.configSet {
 			return nil, 0, err
+		}
+		if err != nil {
+			cfg = &config.Config{} // ./config.yaml is someone else's: not ours to judge here
 		}
 		for i := range cfg.Controllers {
 			cc := &cfg.Controllers[i]
@@ -150,7 +166,10 @@ func dryRunConfig(o reconcileOptions) (*config.Config, int, error) {
 			}
 		}
 	}
-	cc := config.Controller{Plugin: abs, Timeout: o.timeout}
+	cc := config.Controller{Name: o.controller, Plugin: abs, Timeout: o.timeout}
+	if cc.Name == "" {
+		cc.Name = strings.TrimSuffix(filepath.Base(abs), ".wasm")
+	}
 	cc.SetDefaults()
 	return &config.Config{Controllers: []config.Controller{cc}}, 0, nil
 }
