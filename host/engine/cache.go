@@ -21,13 +21,13 @@ import (
 
 // Index names on every informer.
 const (
-	// IndexControllerUID indexes objects by the UID of their controller
+	// indexControllerUID indexes objects by the UID of their controller
 	// ownerReference.
-	IndexControllerUID = "controllerUID"
-	// IndexOrphanNamespace indexes objects with no controller
+	indexControllerUID = "controllerUID"
+	// indexOrphanNamespace indexes objects with no controller
 	// ownerReference by namespace: finding a primary's adoptable orphans
 	// must not scan every object of its namespace on every reconcile.
-	IndexOrphanNamespace = "orphanNamespace"
+	indexOrphanNamespace = "orphanNamespace"
 )
 
 // informerCache is the shared informer cache: one informer per resource, shared by
@@ -109,7 +109,7 @@ func (c *informerCache) For(gvk schema.GroupVersionKind) (*informer, error) {
 	if err := si.SetTransform(transformFor(gvk)); err != nil {
 		return nil, err
 	}
-	want := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, IndexControllerUID: controllerUIDIndex, IndexOrphanNamespace: orphanNamespaceIndex}
+	want := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, indexControllerUID: controllerUIDIndex, indexOrphanNamespace: orphanNamespaceIndex}
 	for name := range si.GetIndexer().GetIndexers() {
 		delete(want, name) // the dynamic informer comes with the namespace index
 	}

@@ -38,9 +38,9 @@ const (
 	ReasonApplyFailed = "ApplyFailed"
 )
 
-// Plugin is what a controller calls: a runtime.Plugin, or anything with the
+// callable is what a controller calls: a runtime.Plugin, or anything with the
 // same contract.
-type Plugin interface {
+type callable interface {
 	Call(ctx context.Context, export string, input []byte) ([]byte, error)
 }
 
@@ -86,7 +86,7 @@ type controllerEnv struct {
 // shares) the informers of its kinds, checks that the kinds of its
 // permissions are served, and wires the handlers. Nothing runs until Run.
 // Tests build it over client-go's fake clients.
-func newController(s *spec.Controller, p Plugin, env controllerEnv) (*Controller, error) {
+func newController(s *spec.Controller, p callable, env controllerEnv) (*Controller, error) {
 	at := fmt.Sprintf("controllers[%d] (%s)", s.Index, s.Name)
 	now := env.now
 	if now == nil {

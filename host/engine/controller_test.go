@@ -406,7 +406,7 @@ func TestExpectationsHoldTheKey(t *testing.T) {
 	if h.plugin.calls() != 3 {
 		t.Fatalf("%d calls", h.plugin.calls())
 	}
-	h.clock = h.clock.Add(ExpectationsTTL + time.Second)
+	h.clock = h.clock.Add(expectationsTTL + time.Second)
 	_, _ = h.c.reconcile(t.Context(), "ns/a")
 	if h.plugin.calls() != 4 {
 		t.Fatal("expectations did not expire")

@@ -220,7 +220,7 @@ func (c *Controller) relatedChanged(obj any) {
 // enqueueControlledBy enqueues the primaries controlled by owner, except
 // the one with key skip.
 func (c *Controller) enqueueControlledBy(owner types.UID, skip string) {
-	objs, _ := c.primary.Informer.GetIndexer().ByIndex(IndexControllerUID, string(owner))
+	objs, _ := c.primary.Informer.GetIndexer().ByIndex(indexControllerUID, string(owner))
 	for _, o := range objs {
 		if p := o.(apply.Object); objectKey(p) != skip {
 			c.enqueue(p)

@@ -9,10 +9,10 @@ import (
 	"wasmctl.dev/wasmctl/abi"
 )
 
-// ExpectationsTTL is how long expectations hold a key back at most: a watch
+// expectationsTTL is how long expectations hold a key back at most: a watch
 // event that never arrives (missed across a relist) must not wedge a key.
 // Upstream controllers use the same 5 minutes.
-const ExpectationsTTL = 5 * time.Minute
+const expectationsTTL = 5 * time.Minute
 
 // keyStates holds everything a controller remembers about one primary key
 // between reconciles, in one place with one cleanup (forget):
@@ -62,7 +62,7 @@ func newKeyStates(now func() time.Time) *keyStates {
 	if now == nil {
 		now = time.Now
 	}
-	return &keyStates{m: map[string]*keyState{}, now: now, ttl: ExpectationsTTL}
+	return &keyStates{m: map[string]*keyState{}, now: now, ttl: expectationsTTL}
 }
 
 // get returns key's state, creating it; the caller holds mu.

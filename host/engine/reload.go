@@ -28,13 +28,13 @@ type pluginSlot struct {
 }
 
 type livePlugin struct {
-	Plugin
+	callable
 	inFlight sync.RWMutex
 	close    func()
 }
 
-func (s *pluginSlot) set(p Plugin, closeFn func()) (old *livePlugin) {
-	return s.cur.Swap(&livePlugin{Plugin: p, close: closeFn})
+func (s *pluginSlot) set(p callable, closeFn func()) (old *livePlugin) {
+	return s.cur.Swap(&livePlugin{callable: p, close: closeFn})
 }
 
 // Call runs export on the current plugin. A call that raced a swap and
@@ -56,7 +56,7 @@ func (s *pluginSlot) Call(ctx context.Context, export string, input []byte) ([]b
 // stat reads a number from the current plugin (0 when it is not a
 // *runtime.Plugin): gauges must follow hot reloads.
 func (s *pluginSlot) stat(f func(*runtime.Plugin) float64) float64 {
-	if rp, ok := s.cur.Load().Plugin.(*runtime.Plugin); ok {
+	if rp, ok := s.cur.Load().callable.(*runtime.Plugin); ok {
 		return f(rp)
 	}
 	return 0

@@ -37,7 +37,7 @@ func (c *Controller) buildRequest(s *spec.Controller, key string, primary apply.
 		if selector == nil {
 			continue
 		}
-		objs, err := inf.Informer.GetIndexer().ByIndex(IndexOrphanNamespace, primary.GetNamespace())
+		objs, err := inf.Informer.GetIndexer().ByIndex(indexOrphanNamespace, primary.GetNamespace())
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -151,7 +151,7 @@ func (c *Controller) writeList(buf *bytes.Buffer, s *spec.Controller, field stri
 // childrenOf lists the objects of inf controlled by owner (by UID, in its
 // namespace, of its kind).
 func (c *Controller) childrenOf(inf *informer, owner apply.Object) []apply.Object {
-	objs, err := inf.Informer.GetIndexer().ByIndex(IndexControllerUID, string(owner.GetUID()))
+	objs, err := inf.Informer.GetIndexer().ByIndex(indexControllerUID, string(owner.GetUID()))
 	if err != nil {
 		return nil
 	}
@@ -176,7 +176,7 @@ func (c *Controller) relatedObjects(r spec.Related, inf *informer, primary apply
 		if owner == nil {
 			return nil
 		}
-		siblings, _ := c.primary.Informer.GetIndexer().ByIndex(IndexControllerUID, string(owner.UID))
+		siblings, _ := c.primary.Informer.GetIndexer().ByIndex(indexControllerUID, string(owner.UID))
 		for _, s := range siblings {
 			sib := s.(apply.Object)
 			if sib.GetUID() == primary.GetUID() || sib.GetNamespace() != primary.GetNamespace() {
@@ -189,7 +189,7 @@ func (c *Controller) relatedObjects(r spec.Related, inf *informer, primary apply
 		if owner == nil {
 			return nil
 		}
-		siblings, _ := c.primary.Informer.GetIndexer().ByIndex(IndexControllerUID, string(owner.UID))
+		siblings, _ := c.primary.Informer.GetIndexer().ByIndex(indexControllerUID, string(owner.UID))
 		objs, _ := idx.ByIndex(cache.NamespaceIndex, primary.GetNamespace())
 		seen := map[string]bool{}
 		for _, s := range siblings {
