@@ -155,7 +155,9 @@ func (s *syncer) inActive(uid string) bool {
 	return false
 }
 
-// cleanupFinishedJobs applies the history limits (C8).
+// cleanupFinishedJobs applies successfulJobsHistoryLimit and
+// failedJobsHistoryLimit: the oldest finished Jobs beyond them are deleted
+// (docs/controllers/cronjob.md, history limits).
 func (s *syncer) cleanupFinishedJobs() {
 	spec := &s.cj.Spec
 	if spec.SuccessfulJobsHistoryLimit == nil && spec.FailedJobsHistoryLimit == nil {
@@ -215,7 +217,10 @@ func jobRef(j *Job) ObjectReference {
 	}
 }
 
-// syncCronJob is C1-C7.
+// syncCronJob is upstream's syncCronJob: reconcile status.active with the
+// Jobs, then, unless suspended or deleted, create the Job of the most recent
+// missed schedule within the starting deadline, as concurrencyPolicy allows
+// (docs/controllers/cronjob.md).
 func (s *syncer) syncCronJob() {
 	cj := s.cj
 	children := map[string]bool{}

@@ -43,12 +43,14 @@ func Manifest() *abi.Manifest {
 		Version: "0.1.0",
 		For:     abi.TypeRef{APIVersion: "apps/v1", Kind: "ReplicaSet"},
 		Owns:    []abi.TypeRef{{APIVersion: "v1", Kind: "Pod"}},
+		// The sibling pods only rank deletions: upstream is not woken by
+		// their changes, so neither is the plugin (passive).
 		Related: []abi.RelatedInput{{Name: RelatedPods, Type: abi.TypeRef{APIVersion: "v1", Kind: "Pod"}, Select: abi.SelectSiblingSelected, Passive: true}},
-		// Only what decodePod reads crosses into the plugin: a pod shrinks
-		// from ~2 KiB to ~0.5 KiB of JSON.
 		// The echo of its own status write changes nothing it computes
 		// (upstream syncs on it and finds nothing to do).
 		IgnoreOwnWrites: true,
+		// Only what decodePod reads crosses into the plugin: a pod shrinks
+		// from ~2 KiB to ~0.5 KiB of JSON.
 		Fields: []abi.FieldSelection{{Type: abi.TypeRef{APIVersion: "v1", Kind: "Pod"}, Paths: []string{
 			"metadata.labels",
 			"metadata.annotations[" + deletionCostAnnotation + "]",
