@@ -231,8 +231,16 @@ func unknownFunction(module, name string, host api.Module) string {
 // load, then fail every call).
 func checkExports(compiled wazero.CompiledModule, lang string) error {
 	funcs := compiled.ExportedFunctions()
-	if _, ok := compiled.ExportedMemories()["memory"]; !ok {
-		msg := `exports no memory named "memory" (the Extism PDKs and the host share data through it)`
+	// Extism's kernel functions keep their memory on the host: only the
+	// wasmctl fast path (input_read, output_write) reads the guest's.
+	usesGuestMemory := false
+	for _, f := range compiled.ImportedFunctions() {
+		if mod, _, _ := f.Import(); mod == "wasmctl:host/env" {
+			usesGuestMemory = true
+		}
+	}
+	if _, ok := compiled.ExportedMemories()["memory"]; !ok && usesGuestMemory {
+		msg := `imports wasmctl:host/env but exports no memory named "memory" (the host reads and writes the guest's data there)`
 		for name := range compiled.ExportedMemories() {
 			msg += fmt.Sprintf("; it exports one as %q", name)
 		}

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -73,11 +74,18 @@ func loadWasm(t *testing.T, wasm []byte, opts runtime.LoadOptions) (*runtime.Plu
 // gets the loop checks, and a call spinning in a loop is stopped at its
 // timeout; the next call gets a fresh instance.
 func TestNoImportsInterrupted(t *testing.T) {
+	for _, noMemory := range []bool{false, true} {
+		t.Run(fmt.Sprintf("noMemory=%v", noMemory), func(t *testing.T) { testNoImportsInterrupted(t, noMemory) })
+	}
+}
+
+func testNoImportsInterrupted(t *testing.T, noMemory bool) {
 	wasm := mod{
-		types:   [][]byte{tNullaryI32},
-		funcs:   []uint32{0, 0},
-		bodies:  [][]byte{w.Body(nil, w.Forever, w.I32Const(0)), w.Body(nil, w.I32Const(0))},
-		exports: [][]byte{w.ExportFunc("spin", 0), w.ExportFunc("ok", 1)},
+		types:    [][]byte{tNullaryI32},
+		funcs:    []uint32{0, 0},
+		bodies:   [][]byte{w.Body(nil, w.Forever, w.I32Const(0)), w.Body(nil, w.I32Const(0))},
+		exports:  [][]byte{w.ExportFunc("spin", 0), w.ExportFunc("ok", 1)},
+		noMemory: noMemory,
 	}.wasm()
 	p, err := loadWasm(t, wasm, runtime.LoadOptions{Limits: runtime.Limits{Timeout: 200 * time.Millisecond}})
 	if err != nil {
@@ -159,10 +167,11 @@ func TestLoadRefuses(t *testing.T) {
 			funcs:   []uint32{0}, bodies: [][]byte{ret0}, exports: [][]byte{w.ExportFunc("reconcile", 0), w.ExportMemory("memory")},
 			noMemory: true,
 		}, []string{"imports its memory (env.memory)", "--importMemory", "--import-memory"}},
-		{"no memory", mod{
-			types: [][]byte{tNullaryI32}, funcs: []uint32{0}, bodies: [][]byte{ret0},
-			exports: [][]byte{w.ExportFunc("reconcile", 0)}, noMemory: true,
-		}, []string{`exports no memory named "memory"`}},
+		{"fast path without memory", mod{
+			types: [][]byte{tNullaryI32, {0x60, 2, 0x7f, 0x7f, 0}}, imports: [][]byte{w.ImportFunc("wasmctl:host/env", "output_write", 1)},
+			funcs: []uint32{0}, bodies: [][]byte{ret0},
+			exports: [][]byte{w.ExportFunc("reconcile", 1)}, noMemory: true,
+		}, []string{`imports wasmctl:host/env but exports no memory named "memory"`}},
 		{"C command", mod{
 			types: [][]byte{tNullary}, funcs: []uint32{0}, bodies: [][]byte{w.Body(nil)},
 			exports: [][]byte{w.ExportFunc("_start", 0)}, customs: [][]byte{w.Producers("C11")},

@@ -275,7 +275,7 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte, opts LoadOptions) (*Plu
 	if err := checkExports(compiled, p.lang); err != nil {
 		return nil, fmt.Errorf("plugin %s: %w", opts.Name, err)
 	}
-	if mem := compiled.ExportedMemories()["memory"]; mem.Min() > pages {
+	if mem := compiled.ExportedMemories()["memory"]; mem != nil && mem.Min() > pages {
 		return nil, fmt.Errorf("plugin %s: needs %d KiB of memory at start, above its limit of %d KiB", opts.Name, mem.Min()*64, pages*64)
 	}
 	ok = true
