@@ -60,7 +60,7 @@ run: build plugins
 # the control plane's start; one round took 4 min with other tests running);
 # hack/benchdoc a few seconds. A phase stuck for 3 min (hack/bench -timeout)
 # fails the run. Outputs stay in .cache/bench.txt and .cache/convergence.md.
-BENCH_GO_ARGS   := -short -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./host/... ./plugins/...
+BENCH_GO_ARGS   := -short -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./host/... ./plugins/... ./examples/...
 BENCH_CONV_ARGS := -sizes 500x10,50x100 -rounds 2
 bench: tools plugins
 	@mkdir -p .cache
