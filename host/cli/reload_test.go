@@ -148,7 +148,7 @@ func TestHotReload(t *testing.T) {
 	log, _ := os.ReadFile(p.LogFile)
 	applied := false
 	for _, line := range strings.Split(string(log), "\n") {
-		if strings.Contains(line, "Plugin reloaded") && strings.Contains(line, "config") && strings.Contains(line, "workers") && !strings.Contains(line, "owns") {
+		if strings.Contains(line, "Configuration reloaded") && strings.Contains(line, "config") && strings.Contains(line, "workers") && !strings.Contains(line, "owns") {
 			applied = true
 		}
 	}

@@ -182,6 +182,28 @@ func (m *Manager) reloadOne(ctx context.Context, cfg *config.Config, i int, c *C
 			res.RestartRequired = append(res.RestartRequired, ch.Field)
 		}
 	}
+	if slices.Contains(res.Applied, "plugin") && slices.ContainsFunc(res.RestartRequired, func(f string) bool {
+		return f == "for" || f == "owns" || f == "related"
+	}) {
+		// The new module expects inputs this controller's informers do not
+		// give (or another kind altogether): it waits for the restart, with
+		// the manifest settings it brought; the configuration's own live
+		// settings still apply.
+		l.Close()
+		keep := *old
+		keep.Entry, keep.Config, keep.Workers, keep.ResyncPeriod = cur.Entry, cur.Config, cur.Workers, cur.ResyncPeriod
+		var applied []string
+		for _, f := range res.Applied {
+			if f == "config" || f == "workers" || f == "resyncPeriod" {
+				applied = append(applied, f)
+			} else {
+				res.RestartRequired = append(res.RestartRequired, f)
+			}
+		}
+		res.Applied = applied
+		m.applySpec(c, old, &keep, len(applied) > 0)
+		return res
+	}
 	// What only a restart applies stays as it runs: the informers and the
 	// request log were made for it.
 	cur.Name = old.Name
@@ -193,7 +215,13 @@ func (m *Manager) reloadOne(ctx context.Context, cfg *config.Config, i int, c *C
 	} else {
 		retire(c.plugin.set(l.Plugin, closer(l.Plugin)))
 	}
-	c.spec.Store(&cur)
+	m.applySpec(c, old, &cur, len(res.Applied) > 0)
+	return res
+}
+
+// applySpec makes cur c's spec and starts what it changes from old.
+func (m *Manager) applySpec(c *Controller, old, cur *spec.Controller, changed bool) {
+	c.spec.Store(cur)
 	if old.Workers != cur.Workers {
 		c.setWorkers(cur.Workers)
 	}
@@ -203,11 +231,10 @@ func (m *Manager) reloadOne(ctx context.Context, cfg *config.Config, i int, c *C
 		default:
 		}
 	}
-	if len(res.Applied) > 0 {
+	if changed {
 		// A new plugin or config may act differently on the same objects.
 		c.enqueueAll(c.primary.Informer.GetIndexer().List())
 	}
-	return res
 }
 
 // record keeps r for Status, logs and counts it.
@@ -231,8 +258,10 @@ func (m *Manager) record(logger klog.Logger, r ReloadResult) {
 		logger.Error(r.Err, "New configuration is invalid; keeping the running one", "config", r.Path)
 	case r.Err != nil:
 		logger.Error(r.Err, "Plugin reload failed; the previous plugin keeps running", "controller", r.Controller, "plugin", r.Path)
-	case len(r.Applied) > 0:
+	case slices.Contains(r.Applied, "plugin"):
 		logger.Info("Plugin reloaded", "controller", r.Controller, "plugin", r.Path, "applied", r.Applied)
+	case len(r.Applied) > 0:
+		logger.Info("Configuration reloaded", "controller", r.Controller, "applied", r.Applied)
 	}
 	if len(r.RestartRequired) > 0 {
 		logger.Info("Configuration changes need a restart of the host to apply", "controller", r.Controller, "restartRequired", r.RestartRequired)
