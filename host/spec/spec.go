@@ -336,8 +336,10 @@ func Build(cfg *config.Config, i int, described *abi.Manifest) (*Controller, err
 			continue
 		}
 		if !owned[gvk] {
-			badf(field+".type", "%s is not an owns kind", e.Type)
-			continue
+			if cc.Owns == nil { // the manifest contradicts itself
+				badf(field+".type", "%s is not an owns kind", e.Type)
+			}
+			continue // the configuration's owns left the kind out: nothing to word
 		}
 		if err := apply.CheckOwnedEvents(e); err != nil {
 			bad(field, err)

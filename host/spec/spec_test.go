@@ -46,6 +46,11 @@ func TestBuild(t *testing.T) {
 	if s.Name != "mine" || s.For.Kind != "ConfigMap" || len(s.Owns) != 0 {
 		t.Fatalf("overrides lost: %+v", s)
 	}
+	// The configuration's owns leaves out a kind the manifest words Events
+	// for: nothing to word, not an error.
+	if _, err := Build(cfgOf(config.Controller{Plugin: "x.wasm", Owns: []abi.TypeRef{{APIVersion: "v1", Kind: "ConfigMap"}}}), 0, &good); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestBuildRefuses: every bad field is refused, each named, all at once.
