@@ -129,22 +129,7 @@ func TestInstrument(t *testing.T) {
 				t.Fatalf("host called %d times in 10×Fuel+5 iterations, want 10", n)
 			}
 			// The host stops an endless loop once the context is done.
-			cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-			defer cancel()
-			done := make(chan error, 1)
-			go func() {
-				_, err := mod.ExportedFunction("spin").Call(cctx, api.EncodeI32(-1))
-				done <- err
-			}()
-			select {
-			case err := <-done:
-				var exit *sys.ExitError
-				if !errors.As(err, &exit) || exit.ExitCode() != sys.ExitCodeDeadlineExceeded {
-					t.Fatalf("interrupted call: %v, want exit code deadline exceeded", err)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("the loop did not stop")
-			}
+			requireStopped(t, ctx, mod)
 		})
 	}
 }
@@ -172,5 +157,28 @@ func TestInstrumentRefuses(t *testing.T) {
 				t.Fatalf("got %v, want an error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// requireStopped calls mod's spin export with -1 (loop for ever) under a
+// 50 ms deadline and fails unless the host ends it with the deadline's exit
+// code.
+func requireStopped(t *testing.T, ctx context.Context, mod api.Module) {
+	t.Helper()
+	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := mod.ExportedFunction("spin").Call(cctx, api.EncodeI32(-1))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		var exit *sys.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != sys.ExitCodeDeadlineExceeded {
+			t.Fatalf("interrupted call: %v, want exit code deadline exceeded", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the loop did not stop")
 	}
 }

@@ -3,12 +3,10 @@ package interrupt_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -303,22 +301,7 @@ func TestNoImports(t *testing.T) {
 	if yields.Load() != 2 {
 		t.Fatalf("%d host calls, want 2", yields.Load())
 	}
-	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		_, err := mod.ExportedFunction("spin").Call(cctx, api.EncodeI32(-1))
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		var exit *sys.ExitError
-		if !errors.As(err, &exit) || exit.ExitCode() != sys.ExitCodeDeadlineExceeded {
-			t.Fatalf("got %v, want exit code deadline exceeded", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the loop did not stop")
-	}
+	requireStopped(t, ctx, mod)
 }
 
 // TestTypeReuse: an existing () -> i32 type is used for the import; only a
