@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -90,21 +89,16 @@ func resourceNames(kubeconfig string, w io.Writer) (rbac.Resource, error) {
 		return nil, err
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-	var missing []string
-	resource := func(gvk schema.GroupVersionKind) string {
-		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			missing = append(missing, fmt.Sprintf("%s: %v", gvk, err))
-			return rbac.Guess(gvk)
-		}
-		return m.Resource.Resource
-	}
+	warned := map[schema.GroupVersionKind]bool{}
 	return func(gvk schema.GroupVersionKind) string {
-		r := resource(gvk)
-		if len(missing) > 0 {
-			sort.Strings(missing)
-			fmt.Fprintf(w, "warning: not served by the cluster, name guessed: %s\n", missing[len(missing)-1])
-			missing = missing[:0]
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err == nil {
+			return m.Resource.Resource
+		}
+		r := rbac.Guess(gvk)
+		if !warned[gvk] {
+			warned[gvk] = true
+			fmt.Fprintf(w, "warning: %s is not served by the cluster (%v); its resource name %q is a guess\n", gvk, err, r)
 		}
 		return r
 	}, nil

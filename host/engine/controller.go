@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,10 +85,11 @@ type controllerEnv struct {
 
 // newController builds the controller of s over env: it creates (or
 // shares) the informers of its kinds, checks that the kinds of its
-// permissions are served, and wires the handlers. Nothing runs until Run.
+// permissions are served, and wires the handlers. closeFn (nil: none)
+// closes p once the controller is done with it. Nothing runs until Run.
 // Tests build it over client-go's fake clients.
-func newController(s *spec.Controller, p callable, env controllerEnv) (*Controller, error) {
-	at := fmt.Sprintf("controllers[%d] (%s)", s.Index, s.Name)
+func newController(s *spec.Controller, p callable, closeFn func(), env controllerEnv) (*Controller, error) {
+	at := fmt.Sprintf("controllers[%d]", s.Index)
 	now := env.now
 	if now == nil {
 		now = time.Now
@@ -104,7 +106,7 @@ func newController(s *spec.Controller, p callable, env controllerEnv) (*Controll
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: s.Name, MetricsProvider: env.metrics.Workqueue}),
 	}
 	c.spec.Store(s)
-	c.plugin.set(p, nil)
+	c.plugin.set(p, closeFn)
 	var err error
 	if c.primary, err = env.cache.For(s.For); err != nil {
 		return nil, fmt.Errorf("%s.for: %w", at, err)
@@ -130,7 +132,7 @@ func newController(s *spec.Controller, p callable, env controllerEnv) (*Controll
 		}
 	}
 	if s.Record.Dir != "" {
-		if c.requests, err = newRequestLog(s.Record.Dir+"/"+s.Name, s.Record.MaxFiles); err != nil {
+		if c.requests, err = newRequestLog(filepath.Join(s.Record.Dir, s.Name), s.Record.MaxFiles); err != nil {
 			return nil, fmt.Errorf("%s.record.dir: %w", at, err)
 		}
 	}
@@ -180,10 +182,10 @@ func (c *Controller) Run(ctx, workCtx context.Context) {
 	logger.Info("Workers stopped")
 }
 
-// setWorkers starts or retires workers until n run, and returns n. A
-// retired worker finishes the key it holds; a key it takes afterwards goes
-// back to the queue. Before Run it only records nothing (Run starts the
-// spec's count).
+// setWorkers starts or retires workers until n run, and returns how many
+// run. A retired worker finishes the key it holds; a key it takes
+// afterwards goes back to the queue. Before Run (and after it) it does
+// nothing and returns 0: Run starts the spec's count.
 func (c *Controller) setWorkers(n int) int {
 	c.workersMu.Lock()
 	defer c.workersMu.Unlock()

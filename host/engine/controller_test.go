@@ -108,7 +108,7 @@ func newHarness(t *testing.T, edit func(m *abi.Manifest)) *harness {
 	typed := kubefake.NewClientset()
 	dyn := dynamicfake.NewSimpleDynamicClient(scheme.Scheme)
 	h := &harness{plugin: &fakePlugin{}, rec: record.NewFakeRecorder(100), typed: typed, clock: time.Unix(1_700_000_000, 0)}
-	h.c, err = newController(s, h.plugin, controllerEnv{
+	h.c, err = newController(s, h.plugin, nil, controllerEnv{
 		cache:    newInformerCache(typed, dyn, mapper),
 		clients:  &Clients{Typed: typed, Dynamic: dyn, Writes: dyn, Mapper: mapper},
 		recorder: h.rec, metrics: metrics.New(), now: func() time.Time { return h.clock },

@@ -27,13 +27,11 @@ const DefaultShutdownTimeout = 30 * time.Second
 // Manager owns the shared cache and every controller of one host process.
 type Manager struct {
 	cache           *informerCache
-	clients         *Clients
 	controllers     []*Controller
 	runtime         *runtime.Runtime
 	broadcaster     record.EventBroadcaster
 	metrics         *metrics.Metrics
 	shutdownTimeout time.Duration
-	now             func() time.Time
 
 	synced chan struct{}
 
@@ -66,8 +64,7 @@ type Options struct {
 // naming the configuration key). Nothing runs until Run.
 func New(ctx context.Context, o Options) (_ *Manager, err error) {
 	m := &Manager{
-		clients: o.Clients, runtime: o.Runtime, metrics: o.Metrics, now: o.Now,
-		shutdownTimeout: o.ShutdownTimeout, synced: make(chan struct{}),
+		runtime: o.Runtime, metrics: o.Metrics, shutdownTimeout: o.ShutdownTimeout, synced: make(chan struct{}),
 	}
 	if m.metrics == nil {
 		m.metrics = metrics.New()
@@ -92,14 +89,13 @@ func New(ctx context.Context, o Options) (_ *Manager, err error) {
 	m.broadcaster = record.NewBroadcaster(record.WithContext(ctx))
 	for _, l := range o.Controllers {
 		s := l.Spec
-		c, err := newController(s, l.Plugin, controllerEnv{
+		c, err := newController(s, l.Plugin, closer(l.Plugin), controllerEnv{
 			cache: m.cache, clients: o.Clients, metrics: m.metrics, now: o.Now,
 			recorder: m.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "wasmctl-" + s.Name}),
 		})
 		if err != nil {
 			return nil, err
 		}
-		c.plugin.set(l.Plugin, closer(l.Plugin))
 		m.controllers = append(m.controllers, c)
 		if err := m.controllerGauges(c); err != nil {
 			return nil, err
