@@ -276,7 +276,7 @@ func TestRelatedRouting(t *testing.T) {
 				m.Related = []abi.RelatedInput{tc.input}
 			})
 			h.add(t, a, b, lone)
-			h.c.relatedChanged(tc.object)
+			h.c.relatedChanged(h.c.related[0], tc.object)
 			if got := h.queued(); !slices.Equal(got, tc.want) {
 				t.Fatalf("enqueued %v, want %v", got, tc.want)
 			}
@@ -292,7 +292,6 @@ func TestManifestSelectorLimitsPrimaries(t *testing.T) {
 	h.add(t, in, out)
 	h.c.enqueue(in)
 	h.c.enqueue(out)
-	h.c.relatedChanged(nil)
 	if got := h.queued(); !slices.Equal(got, []string{"ns/in"}) {
 		t.Fatalf("enqueued %v", got)
 	}

@@ -44,15 +44,16 @@ func (c *Controller) addHandlers() error {
 			continue
 		}
 		seen[inf] = true
+		changed := func(obj any) { c.relatedChanged(inf, obj) }
 		if _, err := inf.Informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc: c.relatedChanged,
+			AddFunc: changed,
 			UpdateFunc: func(oldObj, obj any) {
 				if o, n := asObject(oldObj), asObject(obj); o != nil && n != nil && !reflect.DeepEqual(o.GetLabels(), n.GetLabels()) {
-					c.relatedChanged(oldObj) // it may have left a selection
+					changed(oldObj) // it may have left a selection
 				}
-				c.relatedChanged(obj)
+				changed(obj)
 			},
-			DeleteFunc: c.relatedChanged,
+			DeleteFunc: changed,
 		}); err != nil {
 			return err
 		}
@@ -158,15 +159,15 @@ func (c *Controller) enqueueMatching(orphan apply.Object) {
 	}
 }
 
-// relatedChanged enqueues the primaries whose request holds obj, for each
-// non-passive related input of its kind (relatedObjects is the other side
+// relatedChanged enqueues the primaries whose request holds obj, an object
+// of informer from, for each non-passive related input read from it (relatedObjects is the other side
 // of each case):
 //   - siblingChildren: the siblings of obj's controller (primaries with the
 //     same controller owner, obj's controller itself excluded);
 //   - siblingSelected: every primary with a controller owner one of whose
 //     primaries selects obj;
 //   - namespace: every primary in obj's namespace; all: every primary.
-func (c *Controller) relatedChanged(obj any) {
+func (c *Controller) relatedChanged(from *informer, obj any) {
 	u := asObject(obj)
 	if u == nil {
 		return
@@ -174,7 +175,7 @@ func (c *Controller) relatedChanged(obj any) {
 	s := c.spec.Load()
 	idx := c.primary.Informer.GetIndexer()
 	for i, r := range s.Related {
-		if r.Passive || c.related[i].GVK != r.GVK || !sameKind(u, r.GVK) {
+		if r.Passive || c.related[i] != from {
 			continue
 		}
 		if r.Selector != nil && !r.Selector.Matches(labels.Set(u.GetLabels())) {
