@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -89,7 +88,7 @@ func runReconcile(ctx context.Context, cmd *cobra.Command, o reconcileOptions) e
 	if err != nil {
 		return err
 	}
-	cfg, i, err := dryRunConfig(o)
+	cfg, i, err := dryRunConfig(o, req)
 	if err != nil {
 		return err
 	}
@@ -100,17 +99,6 @@ func runReconcile(ctx context.Context, cmd *cobra.Command, o reconcileOptions) e
 	defer rt.Close(context.Background())
 	// The spec run would build: its manifest checks and permissions.
 	l, err := spec.Load(ctx, rt, cfg, i)
-	if errors.Is(err, spec.ErrNoFor) && cfg.Controllers[i].For == nil {
-		// A plugin that does not describe itself, outside any
-		// configuration: the request's object is the primary.
-		var r struct {
-			Object abi.TypeRef `json:"object"`
-		}
-		if json.Unmarshal(req, &r) == nil && r.Object.Kind != "" {
-			cfg.Controllers[i].For = &r.Object
-			l, err = spec.Load(ctx, rt, cfg, i)
-		}
-	}
 	if err != nil {
 		return err
 	}
@@ -121,27 +109,32 @@ func runReconcile(ctx context.Context, cmd *cobra.Command, o reconcileOptions) e
 	}
 	resp, err := apply.Decode(out)
 	if err != nil {
-		return fmt.Errorf("the host would refuse this response, nothing of it would be applied: %w", err)
+		return refused(err)
 	}
 	in, err := apply.InputFromRequest(req, l.Spec.Permissions, apply.StaticScope)
 	if err != nil {
 		return err
 	}
-	_, refused := apply.Validate(resp, in)
+	_, verr := apply.Validate(resp, in)
 	if err := printResponse(cmd, resp, o.output); err != nil {
 		return err
 	}
-	if refused != nil {
-		return fmt.Errorf("the host would refuse this response, nothing of it would be applied: %w", refused)
+	if verr != nil {
+		return refused(verr)
 	}
 	return nil
+}
+
+// refused is the dry run's error for a response the host would refuse.
+func refused(err error) error {
+	return fmt.Errorf("the host would refuse this response, nothing of it would be applied: %w", err)
 }
 
 // dryRunConfig is the configuration a file-input dry run loads the plugin
 // with: the entry of --config whose plugin is --plugin (or named
 // --controller) when --config exists, else the plugin alone with the
-// defaults and --timeout.
-func dryRunConfig(o reconcileOptions) (*config.Config, int, error) {
+// defaults and --timeout, reconciling the kind of the request's object.
+func dryRunConfig(o reconcileOptions, req []byte) (*config.Config, int, error) {
 	abs, err := filepath.Abs(o.plugin)
 	if err != nil {
 		return nil, 0, err
@@ -167,6 +160,14 @@ func dryRunConfig(o reconcileOptions) (*config.Config, int, error) {
 		}
 	}
 	cc := config.Controller{Name: o.controller, Plugin: abs, Timeout: o.timeout}
+	// Outside any configuration the request's object is the primary, as
+	// for a plugin that does not describe itself.
+	var r struct {
+		Object abi.TypeRef `json:"object"`
+	}
+	if json.Unmarshal(req, &r) == nil && r.Object.Kind != "" {
+		cc.For = &r.Object
+	}
 	if cc.Name == "" {
 		cc.Name = strings.TrimSuffix(filepath.Base(abs), ".wasm")
 	}
@@ -296,7 +297,7 @@ func reconcileFromCluster(ctx context.Context, cmd *cobra.Command, o reconcileOp
 		}
 	}
 	if res.Refused != nil {
-		return fmt.Errorf("the host would refuse this response, nothing of it would be applied: %w", res.Refused)
+		return refused(res.Refused)
 	}
 	return nil
 }

@@ -243,7 +243,7 @@ func Build(cfg *config.Config, i int, described *abi.Manifest) (*Controller, err
 		forField = "for"
 	}
 	if m.For.APIVersion == "" || m.For.Kind == "" {
-		bad(forField, ErrNoFor)
+		badf(forField, "no for kind: set for: in the configuration or export describe")
 	} else if s.For, err = GVK(m.For); err != nil {
 		bad(forField, err)
 	}
@@ -352,10 +352,6 @@ func Build(cfg *config.Config, i int, described *abi.Manifest) (*Controller, err
 	}
 	return s, nil
 }
-
-// ErrNoFor: neither the configuration nor the plugin's manifest names the
-// primary kind.
-var ErrNoFor = errors.New("no for kind: set for: in the configuration or export describe")
 
 // GVK parses a TypeRef, refusing what no API server serves: an empty kind
 // or a malformed apiVersion ("a/b/c", "/v1").
