@@ -104,18 +104,7 @@ func TestInstrument(t *testing.T) {
 				// export functions only); validation is what this case checks.
 				return
 			}
-			var yields atomic.Int64
-			_, err = rt.NewHostModuleBuilder(interrupt.HostModule).NewFunctionBuilder().
-				WithGoFunction(api.GoFunc(func(ctx context.Context, stack []uint64) {
-					yields.Add(1)
-					if ctx.Err() != nil {
-						panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
-					}
-					stack[0] = 0
-				}), nil, []api.ValueType{api.ValueTypeI32}).Export(interrupt.HostFunction).Instantiate(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			yields := yieldHost(t, ctx, rt)
 			mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig())
 			if err != nil {
 				t.Fatal(err)
@@ -181,4 +170,23 @@ func requireStopped(t *testing.T, ctx context.Context, mod api.Module) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the loop did not stop")
 	}
+}
+
+// yieldHost instantiates the host side of the loop checks in rt: it counts
+// its calls and ends the call once ctx is done, as the runtime's does.
+func yieldHost(t *testing.T, ctx context.Context, rt wazero.Runtime) *atomic.Int64 {
+	t.Helper()
+	var yields atomic.Int64
+	_, err := rt.NewHostModuleBuilder(interrupt.HostModule).NewFunctionBuilder().
+		WithGoFunction(api.GoFunc(func(ctx context.Context, stack []uint64) {
+			yields.Add(1)
+			if ctx.Err() != nil {
+				panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
+			}
+			stack[0] = 0
+		}), nil, []api.ValueType{api.ValueTypeI32}).Export(interrupt.HostFunction).Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &yields
 }

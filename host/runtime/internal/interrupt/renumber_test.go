@@ -10,7 +10,6 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/sys"
 
 	"wasmctl.dev/wasmctl/host/runtime/internal/interrupt"
 	"wasmctl.dev/wasmctl/host/runtime/internal/wasmbin"
@@ -144,24 +143,13 @@ func instantiate(t *testing.T, wasm []byte) (api.Module, wazero.CompiledModule, 
 	ctx := context.Background()
 	rt := wazero.NewRuntime(ctx)
 	t.Cleanup(func() { rt.Close(ctx) })
-	var yields atomic.Int64
 	_, err := rt.NewHostModuleBuilder("env").NewFunctionBuilder().
 		WithGoFunction(api.GoFunc(func(_ context.Context, s []uint64) { s[0]++ }), []api.ValueType{api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).
 		Export("add1").Instantiate(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = rt.NewHostModuleBuilder(interrupt.HostModule).NewFunctionBuilder().
-		WithGoFunction(api.GoFunc(func(ctx context.Context, s []uint64) {
-			yields.Add(1)
-			if ctx.Err() != nil {
-				panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
-			}
-			s[0] = 0
-		}), nil, []api.ValueType{api.ValueTypeI32}).Export(interrupt.HostFunction).Instantiate(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	yields := yieldHost(t, ctx, rt)
 	compiled, err := rt.CompileModule(ctx, wasm) // validates every index and type
 	if err != nil {
 		t.Fatalf("does not compile: %v", err)
@@ -170,7 +158,7 @@ func instantiate(t *testing.T, wasm []byte) (api.Module, wazero.CompiledModule, 
 	if err != nil {
 		t.Fatalf("does not instantiate: %v", err)
 	}
-	return mod, compiled, &yields
+	return mod, compiled, yields
 }
 
 func results(t *testing.T, mod api.Module) []string {
