@@ -162,8 +162,8 @@ type PodFailurePolicy struct {
 
 // PodFailurePolicyRule is one rule: onExitCodes or onPodConditions.
 type PodFailurePolicyRule struct {
-	Action          string                                 `json:"action"`
-	OnExitCodes     *PodFailurePolicyOnExitCodes           `json:"onExitCodes,omitempty"`
+	Action          string                                   `json:"action"`
+	OnExitCodes     *PodFailurePolicyOnExitCodes             `json:"onExitCodes,omitempty"`
 	OnPodConditions []PodFailurePolicyOnPodConditionsPattern `json:"onPodConditions,omitempty"`
 }
 
