@@ -165,6 +165,10 @@ type Event struct {
 	Type    EventType `json:"type"`
 	Reason  string    `json:"reason"`
 	Message string    `json:"message"`
+	// AfterApply records the Event only once every action of the response
+	// applied (upstream's "Job completed" follows the status write that
+	// completes it); by default Events are recorded before the actions run.
+	AfterApply bool `json:"afterApply,omitempty"`
 }
 
 // ReconcileResponse is the output of the "reconcile" export.
@@ -304,6 +308,14 @@ type Manifest struct {
 	// creates or deletes an object of an owns kind for the plugin, per kind.
 	// An owns kind without an entry gets DefaultOwnedEvents.
 	OwnedEvents []OwnedEvents `json:"ownedEvents,omitempty"`
+	// OwnedFinalizers are finalizers the plugin puts on objects of its owns
+	// kinds (the Job plugin's batch.kubernetes.io/job-tracking). No call of
+	// the plugin sees an object whose controller is gone, so the host
+	// removes these finalizers from an owned object that has no controller
+	// reference, or whose controller reference names a primary (kind, name,
+	// UID) that is not in the cache — as upstream's orphan-pod cleanup does.
+	// Objects whose controller is present are the plugin's to finalize.
+	OwnedFinalizers []string `json:"ownedFinalizers,omitempty"`
 }
 
 // OwnedEvents words the Events recorded on the primary for the creates and

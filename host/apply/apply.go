@@ -2,15 +2,19 @@ package apply
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
 	"wasmctl.dev/wasmctl/abi"
@@ -75,15 +79,44 @@ type Outcome struct {
 	// PrimaryRV is the resourceVersion the last write of the primary
 	// returned ("" when the primary was not written).
 	PrimaryRV string
+	// Written are the owned objects (children and orphans) an update or
+	// patch changed, with the resourceVersion the write returned: the
+	// caller waits for its cache to show them.
+	Written []Written
+}
+
+// Written is an owned object the applier wrote.
+type Written struct {
+	GVK             schema.GroupVersionKind
+	Key             string // namespace/name
+	ResourceVersion string
 }
 
 // Apply runs actions in order. Consecutive creates of owned objects go in
 // slow-start batches of 1, 2, 4, ... in parallel, so a create that fails for
 // a systematic reason (quota, admission) fails once, not N times;
-// consecutive deletes of owned objects run in parallel. The first failure
-// stops the rest; the returned error wraps it. A delete of an object already
-// gone counts as done (Outcome.DeletesGone).
+// consecutive deletes of owned objects run in parallel, and so do
+// consecutive patches of owned objects. The first failure stops the rest;
+// the returned error wraps it. A delete or patch of an owned object already
+// gone counts as done (Outcome.DeletesGone for deletes): there is nothing
+// left to change, as upstream controllers treat NotFound.
+//
+// Writes of the primary chain: a write whose metadata.resourceVersion is the
+// primary's (the cached one the plugin was given) follows an earlier write of
+// the primary in the same response with the resourceVersion that write
+// returned, as upstream's second status write of a sync uses the object its
+// first returned. Without it a response could not write the primary twice.
 func (ap *Applier) Apply(ctx context.Context, primary Object, actions []Action) (Outcome, error) {
+	out, err := ap.apply(ctx, primary, actions)
+	for i := range actions {
+		if a := &actions[i]; a.Owned && !a.Primary && !a.gone && a.resultRV != "" && (a.Op == abi.OpPatch || a.Op == abi.OpUpdate) {
+			out.Written = append(out.Written, Written{GVK: a.GVK, Key: a.Key, ResourceVersion: a.resultRV})
+		}
+	}
+	return out, err
+}
+
+func (ap *Applier) apply(ctx context.Context, primary Object, actions []Action) (Outcome, error) {
 	var out Outcome
 	for i := range actions {
 		if actions[i].Orphan {
@@ -111,25 +144,34 @@ func (ap *Applier) Apply(ctx context.Context, primary Object, actions []Action) 
 			i = j
 			continue
 		}
-		if actions[i].Op == abi.OpDelete && actions[i].Owned {
-			j := i
-			for j < len(actions) && actions[j].Op == abi.OpDelete && actions[j].Owned {
+		if op := actions[i].Op; (op == abi.OpDelete || op == abi.OpPatch) && actions[i].Owned && !actions[i].Primary {
+			// The run ends where an object comes again: two writes of one
+			// object keep their order.
+			j, seen := i, map[string]bool{}
+			for j < len(actions) && actions[j].Op == op && actions[j].Owned && !actions[j].Primary && !seen[actions[j].Key] {
+				seen[actions[j].Key] = true
 				j++
 			}
-			failed, err := ap.parallelDeletes(ctx, primary, actions[i:j])
+			failed, err := ap.parallel(ctx, primary, actions[i:j])
 			out.Applied += (j - i) - len(failed)
 			for k := i; k < j; k++ {
-				if actions[k].gone {
+				if actions[k].gone && op == abi.OpDelete {
 					out.DeletesGone = append(out.DeletesGone, actions[k].Key)
 				}
 			}
 			if err != nil {
-				out.DeletesNotDone = append(out.DeletesNotDone, failed...)
+				if op == abi.OpDelete {
+					out.DeletesNotDone = append(out.DeletesNotDone, failed...)
+				}
 				ap.notDone(&out, actions[j:])
 				return out, err
 			}
 			i = j
 			continue
+		}
+		if actions[i].Primary && out.PrimaryRV != "" && actions[i].Object.GetResourceVersion() == primary.GetResourceVersion() {
+			actions[i].Object.SetResourceVersion(out.PrimaryRV)
+			actions[i].raw = nil
 		}
 		if err := ap.applyOne(ctx, primary, &actions[i]); err != nil {
 			ap.notDone(&out, actions[i:])
@@ -184,10 +226,10 @@ func (ap *Applier) slowStartCreates(ctx context.Context, primary Object, creates
 	return done, nil
 }
 
-// parallelDeletes deletes owned objects concurrently, as upstream
-// controllers do (the client's rate limit is the bound), and returns the keys
-// that failed with the first error.
-func (ap *Applier) parallelDeletes(ctx context.Context, primary Object, deletes []Action) ([]string, error) {
+// parallel applies deletes or patches of owned objects concurrently, as
+// upstream controllers do (the client's rate limit is the bound), and
+// returns the keys that failed with the first error.
+func (ap *Applier) parallel(ctx context.Context, primary Object, deletes []Action) ([]string, error) {
 	const maxParallel = 64
 	errs := make([]error, len(deletes))
 	sem := make(chan struct{}, maxParallel)
@@ -276,7 +318,7 @@ func (ap *Applier) applyOne(ctx context.Context, primary Object, a *Action) (err
 			if err == nil && a.Op == abi.OpCreate {
 				created = name
 			}
-			return err
+			return ap.patchedGone(a, err)
 		}
 	}
 	var res *unstructured.Unstructured
@@ -313,6 +355,16 @@ func (ap *Applier) applyOne(ctx context.Context, primary Object, a *Action) (err
 	if err == nil && res != nil && a.Op != abi.OpCreate {
 		a.resultRV = res.GetResourceVersion()
 	}
+	return ap.patchedGone(a, err)
+}
+
+// patchedGone turns NotFound for a patch of an owned object into success
+// (marked gone): the object the plugin wanted changed no longer exists.
+func (ap *Applier) patchedGone(a *Action, err error) error {
+	if a.Op == abi.OpPatch && a.Owned && !a.Primary && apierrors.IsNotFound(err) {
+		a.gone = true
+		return nil
+	}
 	return err
 }
 
@@ -329,4 +381,31 @@ func patchOptions(a *Action, fieldManager string) (types.PatchType, metav1.Patch
 		opts.Force = &force
 	}
 	return pt, opts
+}
+
+// RemoveFinalizers removes finalizers from obj, an object of an owns kind,
+// with a merge patch that carries obj's resourceVersion: if the object
+// changed since it was read the API server answers Conflict and the caller
+// looks again. An object already gone counts as done.
+func (ap *Applier) RemoveFinalizers(ctx context.Context, obj Object, finalizers []string) error {
+	var keep []string
+	for _, f := range obj.GetFinalizers() {
+		if !slices.Contains(finalizers, f) {
+			keep = append(keep, f)
+		}
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": obj.GetResourceVersion(), "finalizers": keep}})
+	if err != nil {
+		return err
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(obj.GetObjectKind().GroupVersionKind())
+	u.SetNamespace(obj.GetNamespace())
+	u.SetName(obj.GetName())
+	a := &Action{
+		Action: abi.Action{Op: abi.OpPatch, PatchType: abi.PatchMerge, Patch: patch},
+		GVK:    u.GroupVersionKind(), Object: u, Owned: true,
+		Key: cache.MetaObjectToName(u).String(),
+	}
+	return ap.applyOne(ctx, obj, a)
 }

@@ -59,6 +59,7 @@ type Controller struct {
 	owns     []*informer
 	related  []*informer // one per spec.Related, in order
 	queue    workqueue.TypedRateLimitingInterface[string]
+	sweep    workqueue.TypedRateLimitingInterface[sweepKey] // finalizers.go
 	keys     *keyStates
 	applier  *apply.Applier
 	recorder record.EventRecorder
@@ -102,6 +103,7 @@ func newController(s *spec.Controller, p callable, closeFn func(), env controlle
 		now:       now,
 		recorder:  env.recorder,
 		resyncNow: make(chan struct{}, 1),
+		sweep:     newSweepQueue(s.Name),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: s.Name, MetricsProvider: env.metrics.Workqueue}),
 	}
@@ -176,6 +178,7 @@ func (c *Controller) Run(ctx, workCtx context.Context) {
 	n := c.setWorkers(c.spec.Load().Workers)
 	logger.Info("Starting workers", "count", n)
 	go c.resyncLoop(ctx)
+	go c.runSweep(ctx)
 	<-ctx.Done()
 	c.queue.ShutDown()
 	c.workersWG.Wait()
@@ -327,7 +330,9 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		return 0, err
 	}
 	for _, ev := range resp.Events {
-		c.recorder.Event(primary, string(ev.Type), ev.Reason, ev.Message)
+		if !ev.AfterApply {
+			c.recorder.Event(primary, string(ev.Type), ev.Reason, ev.Message)
+		}
 	}
 
 	creates, deletes := 0, []string(nil)
@@ -349,6 +354,19 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	for _, d := range append(outcome.DeletesNotDone, outcome.DeletesGone...) {
 		c.keys.deletionObserved(key, d)
 	}
+	for _, w := range outcome.Written {
+		c.keys.childWritten(key, w.Key, w.ResourceVersion)
+		// The watch event may have come already (or the write changed
+		// nothing and none will): settle it from the cache.
+		if inf := c.ownsInformer(w.GVK); inf != nil {
+			obj, exists, _ := inf.Informer.GetIndexer().GetByKey(w.Key)
+			if !exists {
+				c.keys.childObserved(key, w.Key, "")
+			} else if o := asObject(obj); o != nil {
+				c.keys.childObserved(key, w.Key, o.GetResourceVersion())
+			}
+		}
+	}
 	if err != nil {
 		c.metrics.ReconcileTotal.WithLabelValues(c.name, "error").Inc()
 		var ae *apply.ActionError
@@ -364,6 +382,11 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		return 0, err
 	}
 	c.keys.setLastError(key, nil)
+	for _, ev := range resp.Events {
+		if ev.AfterApply {
+			c.recorder.Event(primary, string(ev.Type), ev.Reason, ev.Message)
+		}
+	}
 	if outcome.PrimaryRV != "" && outcome.PrimaryRV != primary.GetResourceVersion() {
 		c.keys.primaryWritten(key, primary.GetResourceVersion(), outcome.PrimaryRV, s.Manifest.IgnoreOwnWrites)
 	}
@@ -395,6 +418,16 @@ func (c *Controller) scope(gvk schema.GroupVersionKind) (bool, error) {
 	return m.Scope.Name() == "namespace", nil
 }
 
+// ownsInformer returns the informer of owned kind gvk.
+func (c *Controller) ownsInformer(gvk schema.GroupVersionKind) *informer {
+	for _, inf := range c.owns {
+		if inf.GVK == gvk {
+			return inf
+		}
+	}
+	return nil
+}
+
 // isPrimary reports whether obj passes the spec's selector.
 func isPrimary(s *spec.Controller, obj apply.Object) bool {
 	return s.Selector == nil || s.Selector.Matches(labels.Set(obj.GetLabels()))
@@ -423,6 +456,7 @@ func (c *Controller) primaryDeleted(obj any) {
 	if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
 		c.keys.forget(key)
 	}
+	c.sweepChildrenOf(asObject(obj))
 	c.enqueue(obj)
 }
 

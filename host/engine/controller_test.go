@@ -12,13 +12,17 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/kubernetes/scheme"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/record"
 
 	"wasmctl.dev/wasmctl/abi"
@@ -533,4 +537,135 @@ func TestKeyStatesHammer(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestChainedWritesAndChildWrites: a response may write the primary twice
+// (the second write goes with the resourceVersion the first returned, as
+// upstream's Job controller writes status twice per sync), patches of
+// children run and a child already gone counts as patched, an afterApply
+// Event waits for the actions, and the key waits until the informer shows
+// the patched children (upstream's finalizer expectations).
+func TestChainedWritesAndChildWrites(t *testing.T) {
+	a := rs("a", "uid-a", nil, map[string]string{"app": "web"})
+	p := pod("p", a, map[string]string{"app": "web"})
+	h := newHarness(t, nil)
+	h.add(t, a, p)
+	dyn := h.c.applier.Client.(*dynamicfake.FakeDynamicClient)
+	rv := 1
+	var statusRVs []string
+	dyn.PrependReactor("update", "replicasets", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		u := action.(k8stesting.UpdateAction).GetObject().(*unstructured.Unstructured)
+		statusRVs = append(statusRVs, u.GetResourceVersion())
+		if u.GetResourceVersion() != fmt.Sprint(rv) {
+			return true, nil, apierrors.NewConflict(schema.GroupResource{Group: "apps", Resource: "replicasets"}, u.GetName(), fmt.Errorf("stale"))
+		}
+		rv++
+		u = u.DeepCopy()
+		u.SetResourceVersion(fmt.Sprint(rv))
+		return true, u, nil
+	})
+	dyn.PrependReactor("patch", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		if action.(k8stesting.PatchAction).GetName() == "gone" {
+			return true, nil, apierrors.NewNotFound(schema.GroupResource{Resource: "pods"}, "gone")
+		}
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion("v1")
+		u.SetKind("Pod")
+		u.SetName("p")
+		u.SetNamespace("ns")
+		u.SetResourceVersion("7")
+		return true, u, nil
+	})
+	h.plugin.respond = func(req *abi.ReconcileRequest) *abi.ReconcileResponse {
+		resp := abi.NewResponse()
+		for _, replicas := range []int{1, 2} {
+			obj := map[string]any{}
+			_ = json.Unmarshal(req.Object, &obj)
+			obj["status"] = map[string]any{"replicas": replicas}
+			_ = resp.Add(abi.OpUpdateStatus, obj)
+			if replicas == 1 {
+				for _, name := range []string{"p", "gone"} {
+					resp.Actions = append(resp.Actions, abi.Action{Op: abi.OpPatch, PatchType: abi.PatchMerge,
+						Object: json.RawMessage(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"` + name + `"}}`),
+						Patch:  json.RawMessage(`{"metadata":{"finalizers":null}}`)})
+				}
+			}
+		}
+		resp.Events = []abi.Event{{Type: abi.EventNormal, Reason: "Done", Message: "after", AfterApply: true}}
+		return resp
+	}
+	h.add(t, pod("gone", a, nil))
+	if _, err := h.c.reconcile(t.Context(), "ns/a"); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(statusRVs, []string{"1", "2"}) {
+		t.Errorf("status writes went with resourceVersions %q, want the cached one and then the first write's", statusRVs)
+	}
+	if got := h.events(); !slices.Equal(got, []string{"Normal Done after"}) {
+		t.Errorf("events %q", got)
+	}
+	// The cache catches up with the status writes, not yet with the patch.
+	h.add(t, withRV(a.DeepCopy(), "3"))
+	if err := h.c.owns[0].Informer.GetIndexer().Delete(pod("gone", a, nil)); err != nil {
+		t.Fatal(err)
+	}
+	h.plugin.respond = nil
+	if _, _ = h.c.reconcile(t.Context(), "ns/a"); h.plugin.calls() != 1 {
+		t.Fatal("called again before the informer showed the patched pod")
+	}
+	h.c.childUpdated(p, withRV(p.DeepCopy(), "7"))
+	if _, _ = h.c.reconcile(t.Context(), "ns/a"); h.plugin.calls() != 2 {
+		t.Fatal("not called once the patched pod was observed")
+	}
+}
+
+// TestOrphanFinalizerSweep: the host removes the manifest's owned
+// finalizers from owned objects whose controller is gone or who have none,
+// and leaves the others alone.
+func TestOrphanFinalizerSweep(t *testing.T) {
+	const fin = "example.com/tracking"
+	a := rs("a", "uid-a", nil, map[string]string{"app": "web"})
+	gone := rs("gone", "uid-gone", nil, nil)
+	withFin := func(p *corev1.Pod) *corev1.Pod { p.Finalizers = []string{"other/keep", fin}; return p }
+	live := withFin(pod("live", a, nil))
+	orphaned := withFin(pod("orphaned", gone, nil))
+	lone := withFin(pod("lone", nil, nil))
+	foreign := withFin(pod("foreign", nil, nil))
+	foreign.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(dep, depGVK)}
+	plain := pod("plain", gone, nil)
+	h := newHarness(t, func(m *abi.Manifest) { m.OwnedFinalizers = []string{fin} })
+	h.add(t, a, live, orphaned, lone, foreign, plain)
+	var patched []string
+	dyn := h.c.applier.Client.(*dynamicfake.FakeDynamicClient)
+	dyn.PrependReactor("patch", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		pa := action.(k8stesting.PatchAction)
+		patched = append(patched, pa.GetName()+" "+string(pa.GetPatch()))
+		return true, &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": pa.GetName()}}}, nil
+	})
+	for _, p := range []*corev1.Pod{live, orphaned, lone, foreign, plain} {
+		h.c.childAdded(p)
+	}
+	for h.c.sweep.Len() > 0 {
+		h.c.sweepOne(t.Context())
+	}
+	slices.Sort(patched)
+	want := []string{
+		`lone {"metadata":{"finalizers":["other/keep"],"resourceVersion":"1"}}`,
+		`orphaned {"metadata":{"finalizers":["other/keep"],"resourceVersion":"1"}}`,
+	}
+	if !slices.Equal(patched, want) {
+		t.Errorf("patched %q, want %q", patched, want)
+	}
+	// The live primary is deleted: its child is swept too.
+	patched = nil
+	if err := h.c.primary.Informer.GetIndexer().Delete(a); err != nil {
+		t.Fatal(err)
+	}
+	h.c.primaryDeleted(a)
+	for h.c.sweep.Len() > 0 {
+		h.c.sweepOne(t.Context())
+	}
+	if len(patched) != 1 || !strings.HasPrefix(patched[0], "live ") {
+		t.Errorf("after the primary's delete, patched %q", patched)
+	}
 }

@@ -88,6 +88,7 @@ func (c *Controller) childAdded(obj any) {
 	if child == nil {
 		return
 	}
+	c.maybeSweep(child)
 	if child.GetDeletionTimestamp() != nil {
 		// Seen for the first time already terminating (e.g. after a relist):
 		// as good as deleted for expectations.
@@ -109,6 +110,7 @@ func (c *Controller) childUpdated(oldObj, newObj any) {
 	if old == nil || cur == nil || old.GetResourceVersion() == cur.GetResourceVersion() {
 		return // a relist that changed nothing
 	}
+	c.maybeSweep(cur)
 	labelsChanged := !reflect.DeepEqual(old.GetLabels(), cur.GetLabels())
 	if cur.GetDeletionTimestamp() != nil && old.GetDeletionTimestamp() == nil {
 		// Graceful deletion has begun: the controller must not wait for the
@@ -120,10 +122,13 @@ func (c *Controller) childUpdated(oldObj, newObj any) {
 	oldRef, curRef := controllerOf(old), controllerOf(cur)
 	if !reflect.DeepEqual(oldRef, curRef) && oldRef != nil {
 		if key, ok := c.ownerKey(old); ok {
+			// Released (perhaps by this controller's own patch).
+			c.keys.childObserved(key, objectKey(cur), cur.GetResourceVersion())
 			c.queue.Add(key)
 		}
 	}
 	if key, ok := c.ownerKey(cur); ok {
+		c.keys.childObserved(key, objectKey(cur), cur.GetResourceVersion())
 		c.queue.Add(key)
 		return
 	}
@@ -139,6 +144,7 @@ func (c *Controller) childDeleted(obj any) {
 	}
 	if key, ok := c.ownerKey(child); ok {
 		c.keys.deletionObserved(key, objectKey(child))
+		c.keys.childObserved(key, objectKey(child), "")
 		c.queue.Add(key)
 	}
 }

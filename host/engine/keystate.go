@@ -24,6 +24,11 @@ const expectationsTTL = 5 * time.Minute
 //     kube-controller-manager's UIDTrackingControllerExpectations:
 //     creations are counted (their names may be generated), deletions are
 //     tracked by child key.
+//   - the owned objects the controller updated or patched (adopted,
+//     released, finalizers removed) and the resourceVersion each write
+//     returned, until the informer shows it: a plugin that removed a
+//     finalizer must not see it again (upstream Job's finalizer
+//     expectations);
 //   - the primary's resourceVersion when the controller last wrote it:
 //     until the cache moves past it, the plugin would read its own write's
 //     old state (the primary-freshness gate upstream ReplicaSet has).
@@ -48,6 +53,9 @@ type keyState struct {
 	creates    int
 	deletes    map[string]bool
 	expectedAt time.Time
+
+	childWrites    map[string]string // child key -> RV its last write returned
+	childWrittenAt time.Time
 
 	writtenOverRV string // the cached primary's RV when the controller wrote it
 	writtenAt     time.Time
@@ -152,12 +160,48 @@ func (k *keyStates) satisfied(key, rv string) bool {
 	if (s.creates > 0 || len(s.deletes) > 0) && now.Sub(s.expectedAt) <= k.ttl {
 		return false
 	}
+	if len(s.childWrites) > 0 {
+		if now.Sub(s.childWrittenAt) <= k.ttl {
+			return false
+		}
+		s.childWrites = nil
+	}
 	if s.writtenOverRV != "" {
 		if rv == s.writtenOverRV && now.Sub(s.writtenAt) <= k.ttl {
 			return false
 		}
 		s.writtenOverRV = ""
 	}
+	return true
+}
+
+// childWritten records that the controller's write of child (an owned
+// object) under key returned resourceVersion rv.
+func (k *keyStates) childWritten(key, child, rv string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s := k.get(key)
+	if s.childWrites == nil {
+		s.childWrites = map[string]string{}
+	}
+	s.childWrites[child], s.childWrittenAt = rv, k.now()
+}
+
+// childObserved settles the pending write of child under key when the
+// informer shows it at resourceVersion rv ("": the child is gone). It
+// reports whether a pending write settled.
+func (k *keyStates) childObserved(key, child, rv string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s := k.m[key]
+	if s == nil || s.childWrites == nil {
+		return false
+	}
+	want, ok := s.childWrites[child]
+	if !ok || (rv != "" && rv != want) {
+		return false
+	}
+	delete(s.childWrites, child)
 	return true
 }
 

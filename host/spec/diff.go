@@ -3,6 +3,7 @@ package spec
 import (
 	"bytes"
 	"reflect"
+	"slices"
 )
 
 // Change is one difference between two specs of a controller.
@@ -34,6 +35,7 @@ func Diff(old, cur *Controller) []Change {
 	add(old.Manifest.Selector != cur.Manifest.Selector, "selector", true)
 	add(old.Manifest.IgnoreOwnWrites != cur.Manifest.IgnoreOwnWrites, "ignoreOwnWrites", true)
 	add(!reflect.DeepEqual(old.Manifest.OwnedEvents, cur.Manifest.OwnedEvents), "ownedEvents", true)
+	add(!slices.Equal(old.Manifest.OwnedFinalizers, cur.Manifest.OwnedFinalizers), "ownedFinalizers", true)
 	add(old.For != cur.For, "for", false)
 	add(!reflect.DeepEqual(old.Owns, cur.Owns), "owns", false)
 	add(!reflect.DeepEqual(old.Manifest.Related, cur.Manifest.Related), "related", false)

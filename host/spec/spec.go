@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"wasmctl.dev/wasmctl/abi"
 	"wasmctl.dev/wasmctl/host/apply"
@@ -346,6 +347,11 @@ func Build(cfg *config.Config, i int, described *abi.Manifest) (*Controller, err
 			continue
 		}
 		s.OwnedEvents[gvk] = apply.WithDefaults(e)
+	}
+	for j, f := range m.OwnedFinalizers {
+		if msgs := validation.IsQualifiedName(f); len(msgs) > 0 {
+			badf(fmt.Sprintf("manifest ownedFinalizers[%d]", j), "%q: %s", f, strings.Join(msgs, "; "))
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
