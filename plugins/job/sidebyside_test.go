@@ -86,10 +86,9 @@ func TestSideBySideWithKubeControllerManager(t *testing.T) {
 			return v.pods("sleepy") == 2 && strings.Contains(v.Jobs["sleepy"], "JobResumed")
 		}},
 		{"complete", func(t *testing.T, c kubernetes.Interface) {
-			finishAll(t, c, "plain", corev1.PodSucceeded, 0, 2)
-			finishAll(t, c, "indexed", corev1.PodSucceeded, 0, 2)
+			finishAll(t, c, "sleepy", corev1.PodSucceeded, 0, 2)
 		}, func(v view) bool {
-			return strings.Contains(v.Jobs["plain"], "Complete=True") && strings.Contains(v.Jobs["indexed"], "Complete=True")
+			return strings.Contains(v.Jobs["plain"], "Complete=True") && strings.Contains(v.Jobs["indexed"], "Complete=True") && strings.Contains(v.Jobs["sleepy"], "Complete=True")
 		}},
 	}
 	views := map[string][]view{}
