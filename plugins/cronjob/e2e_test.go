@@ -39,7 +39,13 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			return nil, err
 		}
-		h, err := hosttest.Start(env.RESTConfig(), fmt.Sprintf("controllers:\n  - {name: cronjob, plugin: %s, workers: 5}\n", wasm))
+		// The Job plugin runs the CronJob's Jobs, as kube-controller-manager's
+		// job controller would.
+		jobWasm, err := wasmbuild.Build("", "wasmctl.dev/wasmctl/plugins/job/cmd")
+		if err != nil {
+			return nil, err
+		}
+		h, err := hosttest.Start(env.RESTConfig(), fmt.Sprintf("controllers:\n  - {name: cronjob, plugin: %s, workers: 5}\n  - {name: job, plugin: %s, workers: 5}\n", wasm, jobWasm))
 		if err != nil {
 			return nil, err
 		}
@@ -125,6 +131,18 @@ func TestMissedScheduleRunsAtOnce(t *testing.T) {
 	if n := len(jobsOf(t, ns)); n != 1 {
 		t.Fatalf("%d jobs: only the most recent missed time may run", n)
 	}
+	// The Job plugin gives the CronJob's Job its pod.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		name := fmt.Sprintf("late-%d", want.Unix()/60)
+		pods, err := cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=" + name})
+		if err != nil {
+			return err
+		}
+		if len(pods.Items) != 1 {
+			return fmt.Errorf("%d pods for job %s", len(pods.Items), name)
+		}
+		return nil
+	})
 	testenv.Eventually(t, 5*time.Second, func() error {
 		cj, _ := cs.BatchV1().CronJobs(ns).Get(context.Background(), "late", metav1.GetOptions{})
 		if len(cj.Status.Active) != 1 || cj.Status.LastScheduleTime == nil || !cj.Status.LastScheduleTime.Time.Equal(want) {
