@@ -69,70 +69,119 @@ func decodeRequest(p *fastjson.Parser, input []byte) (*request, error) {
 
 var isController = true
 
-// decodePod reads the parts of a Pod the controller uses.
+// decodePod reads the parts of a Pod the controller uses, in one pass over
+// each object it descends into.
 func decodePod(v *fastjson.Value) *Pod {
 	p := &Pod{Index: -1}
-	md := v.Get("metadata")
-	if md != nil {
-		p.Name = b2s(md.GetStringBytes("name"))
-		p.Namespace = b2s(md.GetStringBytes("namespace"))
-		p.UID = b2s(md.GetStringBytes("uid"))
-		if o, err := md.Get("labels").Object(); err == nil && o.Len() > 0 {
-			p.Labels = make(map[string]string, o.Len())
-			o.Visit(func(k []byte, v *fastjson.Value) { p.Labels[b2s(k)] = b2s(v.GetStringBytes()) })
-		}
-		if a := md.Get("annotations"); a != nil {
-			ann := map[string]string{}
-			for _, k := range []string{CompletionIndexAnnotation, IndexFailureCountAnnotation, IndexIgnoredFailureCountAnnotation} {
-				if b := a.GetStringBytes(k); b != nil {
-					ann[k] = b2s(b)
+	o, err := v.Object()
+	if err != nil {
+		return p
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		switch string(k) {
+		case "metadata":
+			decodePodMeta(p, v)
+		case "spec":
+			p.NodeName = b2s(v.GetStringBytes("nodeName"))
+			for _, c := range v.GetArray("initContainers") {
+				if b2s(c.GetStringBytes("restartPolicy")) == "Always" {
+					p.Sidecars = append(p.Sidecars, b2s(c.GetStringBytes("name")))
 				}
 			}
-			p.Index = getCompletionIndex(ann)
-			p.FailureCount = getIndexFailureCount(ann, IndexFailureCountAnnotation)
-			p.IgnoredFailureCount = getIndexFailureCount(ann, IndexIgnoredFailureCountAnnotation)
+		case "status":
+			decodePodStatus(p, v)
 		}
-		for _, r := range md.GetArray("ownerReferences") {
-			if r.GetBool("controller") {
-				p.Controller = &meta.OwnerReference{APIVersion: str(r, "apiVersion"), Kind: str(r, "kind"), Name: str(r, "name"), UID: str(r, "uid"), Controller: &isController}
-				break
-			}
-		}
-		for _, f := range md.GetArray("finalizers") {
-			if b2s(f.GetStringBytes()) == TrackingFinalizer {
-				p.HasFinalizer = true
-			}
-		}
-		p.CreationTimestamp = parseTime(b2s(md.GetStringBytes("creationTimestamp")))
-		if d := md.Get("deletionTimestamp"); d != nil && d.Type() == fastjson.TypeString {
-			t := parseTime(b2s(d.GetStringBytes()))
-			p.DeletionTimestamp = &t
-		}
-		if g := md.Get("deletionGracePeriodSeconds"); g != nil && g.Type() == fastjson.TypeNumber {
-			n := g.GetInt64()
-			p.DeletionGracePeriodSeconds = &n
-		}
-	}
-	if spec := v.Get("spec"); spec != nil {
-		p.NodeName = b2s(spec.GetStringBytes("nodeName"))
-		for _, c := range spec.GetArray("initContainers") {
-			if b2s(c.GetStringBytes("restartPolicy")) == "Always" {
-				p.Sidecars = append(p.Sidecars, b2s(c.GetStringBytes("name")))
-			}
-		}
-	}
-	if st := v.Get("status"); st != nil {
-		p.Phase = b2s(st.GetStringBytes("phase"))
-		for _, c := range st.GetArray("conditions") {
-			p.Conditions = append(p.Conditions, PodCondition{
-				Type: b2s(c.GetStringBytes("type")), Status: b2s(c.GetStringBytes("status")),
-				LastTransitionTime: parseTime(b2s(c.GetStringBytes("lastTransitionTime"))),
-			})
-		}
-		p.ContainerStatuses = containerStatuses(st.GetArray("containerStatuses"))
-		p.InitContainerStatuses = containerStatuses(st.GetArray("initContainerStatuses"))
-	}
+	})
 	return p
+}
+
+func decodePodMeta(p *Pod, v *fastjson.Value) {
+	o, err := v.Object()
+	if err != nil {
+		return
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		switch string(k) {
+		case "name":
+			p.Name = b2s(v.GetStringBytes())
+		case "namespace":
+			p.Namespace = b2s(v.GetStringBytes())
+		case "uid":
+			p.UID = b2s(v.GetStringBytes())
+		case "labels":
+			if l, err := v.Object(); err == nil && l.Len() > 0 {
+				p.Labels = make(Labels, 0, l.Len())
+				l.Visit(func(k []byte, v *fastjson.Value) { p.Labels = append(p.Labels, Label{b2s(k), b2s(v.GetStringBytes())}) })
+			}
+		case "annotations":
+			// Only Indexed pods carry these: no map for the others.
+			var ann map[string]string
+			for _, key := range []string{CompletionIndexAnnotation, IndexFailureCountAnnotation, IndexIgnoredFailureCountAnnotation} {
+				if b := v.GetStringBytes(key); b != nil {
+					if ann == nil {
+						ann = make(map[string]string, 3)
+					}
+					ann[key] = b2s(b)
+				}
+			}
+			if ann != nil {
+				p.Index = getCompletionIndex(ann)
+				p.FailureCount = getIndexFailureCount(ann, IndexFailureCountAnnotation)
+				p.IgnoredFailureCount = getIndexFailureCount(ann, IndexIgnoredFailureCountAnnotation)
+			}
+		case "ownerReferences":
+			for _, r := range v.GetArray() {
+				if r.GetBool("controller") {
+					p.Controller = &meta.OwnerReference{APIVersion: str(r, "apiVersion"), Kind: str(r, "kind"), Name: str(r, "name"), UID: str(r, "uid"), Controller: &isController}
+					break
+				}
+			}
+		case "finalizers":
+			for _, f := range v.GetArray() {
+				if b2s(f.GetStringBytes()) == TrackingFinalizer {
+					p.HasFinalizer = true
+				}
+			}
+		case "creationTimestamp":
+			p.CreationTimestamp = parseTime(b2s(v.GetStringBytes()))
+		case "deletionTimestamp":
+			if v.Type() == fastjson.TypeString {
+				t := parseTime(b2s(v.GetStringBytes()))
+				p.DeletionTimestamp = &t
+			}
+		case "deletionGracePeriodSeconds":
+			if v.Type() == fastjson.TypeNumber {
+				n := v.GetInt64()
+				p.DeletionGracePeriodSeconds = &n
+			}
+		}
+	})
+}
+
+func decodePodStatus(p *Pod, v *fastjson.Value) {
+	o, err := v.Object()
+	if err != nil {
+		return
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		switch string(k) {
+		case "phase":
+			p.Phase = b2s(v.GetStringBytes())
+		case "conditions":
+			cs := v.GetArray()
+			p.Conditions = make([]PodCondition, len(cs))
+			for i, c := range cs {
+				p.Conditions[i] = PodCondition{
+					Type: b2s(c.GetStringBytes("type")), Status: b2s(c.GetStringBytes("status")),
+					LastTransitionTime: parseTime(b2s(c.GetStringBytes("lastTransitionTime"))),
+				}
+			}
+		case "containerStatuses":
+			p.ContainerStatuses = containerStatuses(v.GetArray())
+		case "initContainerStatuses":
+			p.InitContainerStatuses = containerStatuses(v.GetArray())
+		}
+	})
 }
 
 func containerStatuses(vs []*fastjson.Value) []ContainerStatus {

@@ -320,7 +320,7 @@ func (s *sync) claim(sel labels.Selector, children, orphans []*Pod) error {
 		if c := p.Controller; c == nil || c.Kind != "Job" || c.Name != j.Metadata.Name || c.UID != j.Metadata.UID {
 			continue
 		}
-		if sel.Matches(p.Labels) {
+		if sel.MatchesFunc(p.Labels.Get) {
 			s.pods = append(s.pods, p)
 			continue
 		}
@@ -336,7 +336,7 @@ func (s *sync) claim(sel labels.Selector, children, orphans []*Pod) error {
 		}
 	}
 	for _, p := range orphans {
-		if deleting || p.DeletionTimestamp != nil || p.Controller != nil || p.Namespace != j.Metadata.Namespace || !sel.Matches(p.Labels) {
+		if deleting || p.DeletionTimestamp != nil || p.Controller != nil || p.Namespace != j.Metadata.Namespace || !sel.MatchesFunc(p.Labels.Get) {
 			continue
 		}
 		if err := addPatch(&s.claims, p, controller.AdoptPatch(j.ref(), p.UID, TrackingFinalizer)); err != nil {
