@@ -39,8 +39,8 @@ func realisticPod(i int, phase string) obj {
 		"metadata": obj{
 			"name": name, "generateName": "pi-", "namespace": "ns", "uid": fmt.Sprintf("8c1f6f0e-0000-4000-8000-%012d", i), "resourceVersion": "123456",
 			"creationTimestamp": ts(-time.Hour),
-			"labels": obj{"batch.kubernetes.io/controller-uid": "job-uid", "batch.kubernetes.io/job-name": "pi", "controller-uid": "job-uid", "job-name": "pi"},
-			"finalizers": []any{job.TrackingFinalizer},
+			"labels":            obj{"batch.kubernetes.io/controller-uid": "job-uid", "batch.kubernetes.io/job-name": "pi", "controller-uid": "job-uid", "job-name": "pi"},
+			"finalizers":        []any{job.TrackingFinalizer},
 			"ownerReferences": []any{obj{
 				"apiVersion": "batch/v1", "kind": "Job", "name": "pi", "uid": "job-uid", "controller": true, "blockOwnerDeletion": true,
 			}},
