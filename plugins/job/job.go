@@ -127,8 +127,11 @@ type sync struct {
 
 	resp    *abi.ReconcileResponse
 	claims  []abi.Action // adopt / release patches
-	manage  []abi.Action // pod creates, or finalizer patches then deletes
-	requeue time.Duration
+	manage  []abi.Action // finalizer patches then deletes
+	creates []abi.Action // pod creates
+	// createsLast: the previous call's creates failed (see syncJob).
+	createsLast bool
+	requeue     time.Duration
 }
 
 func (s *sync) suspended() bool { return s.job.Spec.Suspend != nil && *s.job.Spec.Suspend }
@@ -252,6 +255,13 @@ func syncJob(r *request) (*abi.ReconcileResponse, error) {
 		return resp, nil
 	}
 	s := &sync{job: job, obj: r.obj, now: r.now, indexed: mode == Indexed, resp: resp}
+	// Creates go before the status write, which counts them as active (as
+	// upstream's does once they succeeded). When the previous call's
+	// creates failed, they go last instead and are not counted: the status
+	// is written even while every create fails (a quota, a template the
+	// API server refuses), where upstream writes it with the failed
+	// creates subtracted.
+	s.createsLast = r.lastError != nil && r.lastError.Op == abi.OpCreate && r.lastError.Kind == "Pod"
 	if job.Spec.Completions != nil {
 		s.completions, s.hasCompletions = int(*job.Spec.Completions), true
 	}
@@ -268,7 +278,11 @@ func syncJob(r *request) (*abi.ReconcileResponse, error) {
 	if err := s.run(); err != nil {
 		return nil, err
 	}
-	resp.Actions = slices.Concat(s.claims, s.manage, resp.Actions)
+	if s.createsLast {
+		resp.Actions = slices.Concat(s.claims, s.manage, resp.Actions, s.creates)
+	} else {
+		resp.Actions = slices.Concat(s.claims, s.manage, s.creates, resp.Actions)
+	}
 	if s.requeue > 0 {
 		resp.RequeueAfter(s.requeue)
 	}
@@ -744,6 +758,9 @@ func (s *sync) manageJob() (int32, error) {
 	if err := s.createPods(int(diff), indexes); err != nil {
 		return 0, err
 	}
+	if s.createsLast {
+		return active, nil
+	}
 	return active + diff, nil
 }
 
@@ -1042,7 +1059,7 @@ func (s *sync) createPods(n int, indexes []int) error {
 			return err
 		}
 		for range n {
-			s.manage = append(s.manage, abi.Action{Op: abi.OpCreate, Object: obj})
+			s.creates = append(s.creates, abi.Action{Op: abi.OpCreate, Object: obj})
 		}
 		return nil
 	}
@@ -1074,7 +1091,7 @@ func (s *sync) createPods(n int, indexes []int) error {
 		if err != nil {
 			return err
 		}
-		s.manage = append(s.manage, abi.Action{Op: abi.OpCreate, Object: obj})
+		s.creates = append(s.creates, abi.Action{Op: abi.OpCreate, Object: obj})
 	}
 	return nil
 }

@@ -140,6 +140,7 @@ func condition(t, s string) podOpt {
 type request struct {
 	job               obj
 	children, orphans []obj
+	lastError         *abi.ApplyError
 }
 
 func (r request) JSON(t testing.TB) []byte {
@@ -155,7 +156,7 @@ func (r request) JSON(t testing.TB) []byte {
 	o, _ := json.Marshal(r.job)
 	b, err := json.Marshal(abi.ReconcileRequest{
 		APIVersion: abi.Version, Kind: abi.KindReconcileRequest, Now: now.Format(time.RFC3339Nano),
-		Object: o, Children: raw(r.children), Orphans: raw(r.orphans), Config: json.RawMessage("{}"),
+		Object: o, Children: raw(r.children), Orphans: raw(r.orphans), LastError: r.lastError, Config: json.RawMessage("{}"),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -479,6 +480,17 @@ func TestReconcile(t *testing.T) {
 			}
 			if !slices.Equal(r.events, []string{"Normal Resumed Job resumed"}) {
 				t.Errorf("events %q", r.events)
+			}
+		},
+	}, {
+		name: "creates that failed last time go after the status write, which does not count them",
+		req:  request{job: newJob(parallelism(2), completions(4)), lastError: &abi.ApplyError{Op: abi.OpCreate, Kind: "Pod", Reason: "Forbidden", Message: "exceeded quota"}},
+		check: func(t *testing.T, r result) {
+			if want := []string{"updateStatus", "create pi-", "create pi-"}; !slices.Equal(r.ops, want) {
+				t.Fatalf("actions %q, want %q", r.ops, want)
+			}
+			if st := r.last(t); num(st, "active") != 0 || st["startTime"] != ts(0) {
+				t.Errorf("status %v", st)
 			}
 		},
 	}, {
