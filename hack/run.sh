@@ -48,7 +48,9 @@ wasmctl-host is starting in the foreground. In another terminal, watch it work:
   kubectl get replicasets,pods -w
   kubectl get cronjobs,jobs -w
 
-There is no kubelet: pods stay Pending, which is all a ReplicaSet controller needs.
+There is no kubelet: pods stay Pending, which is all a ReplicaSet controller needs; a Job
+finishes when its pods do (try: kubectl patch pod NAME --subresource=status --type=merge \
+  -p '{"status":{"phase":"Succeeded"}}').
 Ctrl-C stops the host and the control plane.
 
 MSG
