@@ -494,6 +494,77 @@ func TestReconcile(t *testing.T) {
 			}
 		},
 	}, {
+		name: "podReplacementPolicy Failed: a terminating pod is not replaced and not failed",
+		req: request{job: newJob(parallelism(2), completions(4), started(time.Minute), withSpec(obj{"podReplacementPolicy": "Failed"})),
+			children: []obj{pod("a"), pod("b", deleting)}},
+		check: func(t *testing.T, r result) {
+			st := r.last(t)
+			if r.count("create") != 0 || num(st, "failed") != 0 || st["terminating"] != 1.0 || num(st, "active") != 1 {
+				t.Errorf("actions %q status %v", r.ops, st)
+			}
+		},
+	}, {
+		name: "podReplacementPolicy TerminatingOrFailed: a terminating pod is failed and replaced",
+		req: request{job: newJob(parallelism(2), completions(4), started(time.Minute)),
+			children: []obj{pod("a"), pod("b", deleting)}},
+		check: func(t *testing.T, r result) {
+			if uncounted(r.writes[0]) != `{"failed":["uid-b"]}` || num(r.last(t), "failed") != 1 {
+				t.Errorf("actions %q writes %v", r.ops, r.writes)
+			}
+		},
+	}, {
+		name: "restartPolicy OnFailure: restarts reaching backoffLimit fail the Job",
+		req: request{job: newJob(started(time.Minute), withSpec(obj{"backoffLimit": 2.0}), func(j obj) {
+			spec(j)["template"].(obj)["spec"].(obj)["restartPolicy"] = "OnFailure"
+		}), children: []obj{pod("a", func(p obj) {
+			status(p)["containerStatuses"] = []any{obj{"name": "main", "restartCount": 2.0}}
+		})}},
+		check: func(t *testing.T, r result) {
+			if got := conds(r.last(t)); len(got) == 0 || got[0] != "FailureTarget=True/BackoffLimitExceeded" {
+				t.Errorf("conditions %q", got)
+			}
+		},
+	}, {
+		name: "more successes than completions: TooManySucceededPods before Completed",
+		req: request{job: newJob(parallelism(2), started(time.Minute)), children: []obj{
+			pod("a", finished("Succeeded", time.Second, 0)), pod("b", finished("Succeeded", time.Second, 0)),
+		}},
+		check: func(t *testing.T, r result) {
+			want := []string{"Warning TooManySucceededPods Too many succeeded pods running after completion count reached (after)", "Normal Completed Job completed (after)"}
+			if !slices.Equal(r.events, want) || num(r.last(t), "succeeded") != 2 {
+				t.Errorf("events %q", r.events)
+			}
+		},
+	}, {
+		name: "maxFailedIndexes exceeded fails the Job",
+		req: request{job: newJob(indexed, completions(4), parallelism(4), started(time.Minute), withSpec(obj{"backoffLimitPerIndex": 0.0, "maxFailedIndexes": 0.0, "backoffLimit": 2147483647.0})), children: []obj{
+			pod("a0", index(0), annotate(job.IndexFailureCountAnnotation, "0"), finished("Failed", time.Second, 1)),
+			pod("b1", index(1), annotate(job.IndexFailureCountAnnotation, "0")),
+		}},
+		check: func(t *testing.T, r result) {
+			if got := conds(r.writes[0]); !slices.Equal(got, []string{"FailureTarget=True/MaxFailedIndexesExceeded"}) || r.writes[0]["failedIndexes"] != "0" {
+				t.Errorf("write 1 %v", r.writes[0])
+			}
+			if r.count("delete b1") != 1 {
+				t.Errorf("actions %q", r.ops)
+			}
+		},
+	}, {
+		name: "at most 500 finished pods are taken per call, and the call asks to be repeated",
+		req: func() request {
+			var pods []obj
+			for i := range 600 {
+				pods = append(pods, pod(fmt.Sprintf("p%03d", i), finished("Succeeded", time.Second, 0)))
+			}
+			return request{job: newJob(parallelism(600), completions(600), started(time.Minute)), children: pods}
+		}(),
+		check: func(t *testing.T, r result) {
+			st := r.last(t)
+			if r.count("patch") != 500 || num(st, "succeeded") != 500 || len(conds(st)) != 1 || r.requeue != 1 {
+				t.Errorf("%d patches, status succeeded %v conditions %q, requeue %v", r.count("patch"), st["succeeded"], conds(st), r.requeue)
+			}
+		},
+	}, {
 		name: "completions 0 completes at once, even suspended",
 		req:  request{job: newJob(completions(0), parallelism(0), suspended)},
 		check: func(t *testing.T, r result) {
