@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"wasmctl.dev/wasmctl/abi/sdk/controller"
 	"wasmctl.dev/wasmctl/abi/sdk/meta"
 )
 
@@ -43,13 +44,13 @@ const (
 	OpNotIn = "NotIn"
 )
 
-// Pod phases.
+// Pod phases (the SDK's).
 const (
-	PodPending   = "Pending"
-	PodRunning   = "Running"
-	PodSucceeded = "Succeeded"
-	PodFailed    = "Failed"
-	PodUnknown   = "Unknown"
+	PodPending   = controller.PodPending
+	PodRunning   = controller.PodRunning
+	PodSucceeded = controller.PodSucceeded
+	PodFailed    = controller.PodFailed
+	PodUnknown   = controller.PodUnknown
 )
 
 // Pod is the part of a Pod the controller reads.
