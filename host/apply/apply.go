@@ -77,8 +77,10 @@ type Outcome struct {
 	DeletesGone      []string
 	CreatesSucceeded int
 	// PrimaryRV is the resourceVersion the last write of the primary
-	// returned ("" when the primary was not written).
-	PrimaryRV string
+	// returned ("" when the primary was not written); PrimaryRVs are those
+	// of every write of the primary, in order.
+	PrimaryRV  string
+	PrimaryRVs []string
 	// Written are the owned objects (children and orphans) an update or
 	// patch changed, with the resourceVersion the write returned: the
 	// caller waits for its cache to show them.
@@ -179,6 +181,7 @@ func (ap *Applier) apply(ctx context.Context, primary Object, actions []Action) 
 		}
 		if actions[i].Primary && actions[i].resultRV != "" {
 			out.PrimaryRV = actions[i].resultRV
+			out.PrimaryRVs = append(out.PrimaryRVs, out.PrimaryRV)
 		}
 		out.Applied++
 		i++

@@ -367,6 +367,11 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 			}
 		}
 	}
+	if len(outcome.PrimaryRVs) > 0 && outcome.PrimaryRV != primary.GetResourceVersion() {
+		// Recorded on failure too: a write that applied before a later
+		// action failed must show in the cache before the next call.
+		c.keys.primaryWritten(key, primary.GetResourceVersion(), outcome.PrimaryRVs, s.Manifest.IgnoreOwnWrites)
+	}
 	if err != nil {
 		c.metrics.ReconcileTotal.WithLabelValues(c.name, "error").Inc()
 		var ae *apply.ActionError
@@ -386,9 +391,6 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		if ev.AfterApply {
 			c.recorder.Event(primary, string(ev.Type), ev.Reason, ev.Message)
 		}
-	}
-	if outcome.PrimaryRV != "" && outcome.PrimaryRV != primary.GetResourceVersion() {
-		c.keys.primaryWritten(key, primary.GetResourceVersion(), outcome.PrimaryRV, s.Manifest.IgnoreOwnWrites)
 	}
 	c.metrics.ReconcileTotal.WithLabelValues(c.name, "success").Inc()
 	if len(actions) > 0 {

@@ -461,7 +461,7 @@ func TestOwnWritesIgnored(t *testing.T) {
 	a := rs("a", "uid-a", nil, nil)
 	h.add(t, a)
 	h.c.keys.bind("ns/a", a.UID)
-	h.c.keys.primaryWritten("ns/a", "1", "2", true)
+	h.c.keys.primaryWritten("ns/a", "1", []string{"2"}, true)
 	h.c.primaryUpdated(a, withRV(a.DeepCopy(), "2"))
 	if got := h.queued(); got != nil {
 		t.Fatalf("own echo enqueued %v", got)
@@ -528,7 +528,7 @@ func TestKeyStatesHammer(t *testing.T) {
 				k.deletionObserved(key, "ns/x")
 				k.setLastError(key, &abi.ApplyError{})
 				_ = k.satisfied(key, "1")
-				k.primaryWritten(key, "1", "2", true)
+				k.primaryWritten(key, "1", []string{"2"}, true)
 				_ = k.isOwnEcho(key, "2")
 				if j%100 == 0 {
 					k.forget(key)
@@ -604,12 +604,19 @@ func TestChainedWritesAndChildWrites(t *testing.T) {
 	if got := h.events(); !slices.Equal(got, []string{"Normal Done after"}) {
 		t.Errorf("events %q", got)
 	}
-	// The cache catches up with the status writes, not yet with the patch.
-	h.add(t, withRV(a.DeepCopy(), "3"))
 	if err := h.c.owns[0].Informer.GetIndexer().Delete(pod("gone", a, nil)); err != nil {
 		t.Fatal(err)
 	}
 	h.plugin.respond = nil
+	// The cache shows the first status write only: the second is to come.
+	h.add(t, withRV(a.DeepCopy(), "2"))
+	h.c.childUpdated(p, withRV(p.DeepCopy(), "7"))
+	if _, _ = h.c.reconcile(t.Context(), "ns/a"); h.plugin.calls() != 1 {
+		t.Fatal("called again with only the first of two status writes in the cache")
+	}
+	// The cache catches up with the status writes, not yet with the patch.
+	h.add(t, withRV(a.DeepCopy(), "3"), withRV(p.DeepCopy(), "1"))
+	h.c.keys.childWritten("ns/a", "ns/p", "7")
 	if _, _ = h.c.reconcile(t.Context(), "ns/a"); h.plugin.calls() != 1 {
 		t.Fatal("called again before the informer showed the patched pod")
 	}

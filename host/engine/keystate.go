@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -57,8 +58,11 @@ type keyState struct {
 	childWrites    map[string]string // child key -> RV its last write returned
 	childWrittenAt time.Time
 
-	writtenOverRV string // the cached primary's RV when the controller wrote it
-	writtenAt     time.Time
+	// staleRVs are the primary's resourceVersions the cache must move past:
+	// the one it held when the controller wrote the primary and those of
+	// the writes before the last one of that response.
+	staleRVs  []string
+	writtenAt time.Time
 
 	lastError *abi.ApplyError
 
@@ -166,11 +170,11 @@ func (k *keyStates) satisfied(key, rv string) bool {
 		}
 		s.childWrites = nil
 	}
-	if s.writtenOverRV != "" {
-		if rv == s.writtenOverRV && now.Sub(s.writtenAt) <= k.ttl {
+	if len(s.staleRVs) > 0 {
+		if slices.Contains(s.staleRVs, rv) && now.Sub(s.writtenAt) <= k.ttl {
 			return false
 		}
-		s.writtenOverRV = ""
+		s.staleRVs = nil
 	}
 	return true
 }
@@ -205,15 +209,19 @@ func (k *keyStates) childObserved(key, child, rv string) bool {
 	return true
 }
 
-// primaryWritten records that the primary of key was written while the
-// cache held it at resourceVersion rv; the write returned newRV.
-func (k *keyStates) primaryWritten(key, rv, newRV string, ignoreOwnWrites bool) {
+// primaryWritten records that the controller wrote the primary of key
+// while the cache held it at resourceVersion rv; the writes returned
+// newRVs, in order. Until the cache shows the last of them (or something
+// newer), the key waits: a call that saw only the first of two status
+// writes would act on a stale primary.
+func (k *keyStates) primaryWritten(key, rv string, newRVs []string, ignoreOwnWrites bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	s := k.get(key)
-	s.writtenOverRV, s.writtenAt = rv, k.now()
+	s.staleRVs = append([]string{rv}, newRVs[:len(newRVs)-1]...)
+	s.writtenAt = k.now()
 	if ignoreOwnWrites {
-		s.ownWriteRV = newRV
+		s.ownWriteRV = newRVs[len(newRVs)-1]
 	}
 }
 

@@ -808,14 +808,19 @@ func (s *sync) deletePods(pods []*Pod) int32 {
 }
 
 // backoffRecord derives the global pod recreation backoff from the pods:
-// upstream keeps it in memory from the pods it saw finish (J10).
+// upstream keeps it in memory from the pods it saw finish with the
+// tracking finalizer (J10). A failed pod counts while it carries the
+// finalizer (not counted yet, as upstream's new failures), or once counted
+// while it stays (no deletionTimestamp). A pod being deleted without the
+// finalizer does not: the controller itself removed it (scale-down,
+// suspension: upstream never counts those), or someone deletes it.
 func (s *sync) backoffRecord() backoffRecord {
 	var succeeded, failed []*Pod
 	for _, p := range s.pods {
 		switch {
 		case p.Phase == PodSucceeded:
 			succeeded = append(succeeded, p)
-		case s.isFailed(p):
+		case s.isFailed(p) && (p.HasFinalizer || p.DeletionTimestamp == nil):
 			failed = append(failed, p)
 		}
 	}

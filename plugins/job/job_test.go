@@ -419,6 +419,15 @@ func TestReconcile(t *testing.T) {
 			}
 		},
 	}, {
+		name: "pods the controller deleted (no finalizer, being deleted) do not hold back creates",
+		req: request{job: newJob(parallelism(2), completions(4), started(time.Minute), withStatus(obj{"active": 0.0, "ready": 0.0, "terminating": 2.0, "uncountedTerminatedPods": obj{}})),
+			children: []obj{pod("a", finished("Failed", 2*time.Second, 137), deleting, noFinalizer), pod("b", deleting, noFinalizer)}},
+		check: func(t *testing.T, r result) {
+			if r.count("create") != 2 || r.requeue != 0 {
+				t.Fatalf("actions %q requeue %v", r.ops, r.requeue)
+			}
+		},
+	}, {
 		name: "backoff elapsed: the replacement is created",
 		req: request{job: newJob(started(time.Minute), withStatus(obj{"failed": 1.0, "active": 0.0, "ready": 0.0, "terminating": 0.0, "uncountedTerminatedPods": obj{}})),
 			children: []obj{pod("a", finished("Failed", 11*time.Second, 1), noFinalizer)}},

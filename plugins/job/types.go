@@ -280,5 +280,4 @@ const (
 	EventCompleted             = "Completed"
 	EventTooManySucceededPods  = "TooManySucceededPods"
 	EventUnknownCompletionMode = "UnknownCompletionMode"
-	EventInvalidJob            = "InvalidJob"
 )
