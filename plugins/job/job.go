@@ -692,7 +692,7 @@ func (s *sync) manageJob() (int32, error) {
 		parallelism = *j.Spec.Parallelism
 	}
 	if s.suspended() {
-		return active - s.deletePods(activePodsForRemoval(s, s.active, len(s.active))), nil
+		return active - s.deletePods(activePodsForRemoval(s.active, len(s.active), s.indexed, s.completions)), nil
 	}
 	var wantActive int32
 	switch {
@@ -704,7 +704,7 @@ func (s *sync) manageJob() (int32, error) {
 		wantActive = max(0, min(int32(s.completions)-s.succeeded, parallelism))
 	}
 	rmAtLeast := max(active-wantActive, 0)
-	toDelete := activePodsForRemoval(s, s.active, int(rmAtLeast))
+	toDelete := activePodsForRemoval(s.active, int(rmAtLeast), s.indexed, s.completions)
 	if len(toDelete) > MaxPodCreateDeletePerSync {
 		toDelete = toDelete[:MaxPodCreateDeletePerSync]
 	}
@@ -835,7 +835,7 @@ func (s *sync) delayedPods() map[int]*Pod {
 			activeIx[p.Index] = true
 		}
 	}
-	return podsWithDelayedDeletionPerIndex(s.pods, s.completions, func(ix int) bool {
+	return delayedFailedPods(s.pods, s.completions, func(ix int) bool {
 		return activeIx[ix] || s.succeededIndexes.has(ix) || s.failedOrNone().has(ix)
 	}, s.isFailed)
 }
