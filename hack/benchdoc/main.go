@@ -1,17 +1,19 @@
 // Command benchdoc writes the generated parts of docs/BENCHMARKS.md from the
 // outputs of `make bench`: the Go benchmark results (the `go test -bench`
-// output, parsed into a table) and the convergence runs of hack/bench (its
-// Markdown as it is). Each part goes between its marker comments,
+// output, parsed into a table), the convergence runs of hack/bench and the
+// Job runs of hack/benchjob (their Markdown as it is). Each part goes between
+// its marker comments,
 //
 //	<!-- generated:gotest -->  …  <!-- /generated:gotest -->
 //	<!-- generated:convergence -->  …  <!-- /generated:convergence -->
+//	<!-- generated:job -->  …  <!-- /generated:job -->
 //
 // replacing what was there; the rest of the file (the hand-written prose) is
 // kept. Each part states when its input was written, the machine (CPU, memory,
 // kernel), the versions (Go, wazero, client-go, the control-plane binaries) and
 // the command.
 //
-//	go run ./hack/benchdoc -doc docs/BENCHMARKS.md -gotest .cache/bench.txt -gotest-cmd "go test ..." -convergence .cache/convergence.md
+//	go run ./hack/benchdoc -doc docs/BENCHMARKS.md -gotest .cache/bench.txt -gotest-cmd "go test ..." -convergence .cache/convergence.md -job .cache/jobbench.md
 package main
 
 import (
@@ -33,6 +35,7 @@ var (
 	gotest      = flag.String("gotest", "", "output of go test -bench (empty: leave that part alone)")
 	gotestCmd   = flag.String("gotest-cmd", "", "the command that wrote -gotest, as stated in the document")
 	convergence = flag.String("convergence", "", "Markdown written by hack/bench -out (empty: leave that part alone)")
+	job         = flag.String("job", "", "Markdown written by hack/benchjob -out (empty: leave that part alone)")
 	toolsDir    = flag.String("tools", os.Getenv("WASMCTL_TOOLS_DIR"), "directory of kube-apiserver, kube-controller-manager and etcd, asked for their versions (empty: hack/tools/go.mod)")
 )
 
@@ -62,13 +65,16 @@ func main() {
 			fatal(err)
 		}
 	}
-	if *convergence != "" {
-		md, err := os.ReadFile(*convergence)
+	for _, part := range []struct{ input, section string }{{*convergence, "convergence"}, {*job, "job"}} {
+		if part.input == "" {
+			continue
+		}
+		md, err := os.ReadFile(part.input)
 		if err != nil {
 			fatal(err)
 		}
-		body := header(*convergence, env, "") + "\n" + string(md)
-		if doc, err = replaceSection(doc, "convergence", body); err != nil {
+		body := header(part.input, env, "") + "\n" + string(md)
+		if doc, err = replaceSection(doc, part.section, body); err != nil {
 			fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -160,6 +161,19 @@ func TestFormat(t *testing.T) {
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}
+
+// Every section main can replace has its markers in the document, once.
+func TestDocumentHasSections(t *testing.T) {
+	data, err := os.ReadFile("../../docs/BENCHMARKS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"gotest", "convergence", "job"} {
+		if _, err := replaceSection(string(data), name, "x"); err != nil {
+			t.Error(err)
 		}
 	}
 }
