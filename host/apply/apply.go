@@ -76,10 +76,8 @@ type Outcome struct {
 	// (upstream's DeletionObserved on NotFound). No Event is recorded.
 	DeletesGone      []string
 	CreatesSucceeded int
-	// PrimaryRV is the resourceVersion the last write of the primary
-	// returned ("" when the primary was not written); PrimaryRVs are those
-	// of every write of the primary, in order.
-	PrimaryRV  string
+	// PrimaryRVs are the resourceVersions the writes of the primary
+	// returned, in order (none when the primary was not written).
 	PrimaryRVs []string
 	// Written are the owned objects (children and orphans) an update or
 	// patch changed, with the resourceVersion the write returned: the
@@ -171,8 +169,8 @@ func (ap *Applier) apply(ctx context.Context, primary Object, actions []Action) 
 			i = j
 			continue
 		}
-		if actions[i].Primary && out.PrimaryRV != "" && actions[i].Object.GetResourceVersion() == primary.GetResourceVersion() {
-			actions[i].Object.SetResourceVersion(out.PrimaryRV)
+		if n := len(out.PrimaryRVs); actions[i].Primary && n > 0 && actions[i].Object.GetResourceVersion() == primary.GetResourceVersion() {
+			actions[i].Object.SetResourceVersion(out.PrimaryRVs[n-1])
 			actions[i].raw = nil
 		}
 		if err := ap.applyOne(ctx, primary, &actions[i]); err != nil {
@@ -180,8 +178,7 @@ func (ap *Applier) apply(ctx context.Context, primary Object, actions []Action) 
 			return out, err
 		}
 		if actions[i].Primary && actions[i].resultRV != "" {
-			out.PrimaryRV = actions[i].resultRV
-			out.PrimaryRVs = append(out.PrimaryRVs, out.PrimaryRV)
+			out.PrimaryRVs = append(out.PrimaryRVs, actions[i].resultRV)
 		}
 		out.Applied++
 		i++
@@ -232,16 +229,16 @@ func (ap *Applier) slowStartCreates(ctx context.Context, primary Object, creates
 // parallel applies deletes or patches of owned objects concurrently, as
 // upstream controllers do (the client's rate limit is the bound), and
 // returns the keys that failed with the first error.
-func (ap *Applier) parallel(ctx context.Context, primary Object, deletes []Action) ([]string, error) {
+func (ap *Applier) parallel(ctx context.Context, primary Object, actions []Action) ([]string, error) {
 	const maxParallel = 64
-	errs := make([]error, len(deletes))
+	errs := make([]error, len(actions))
 	sem := make(chan struct{}, maxParallel)
 	var wg sync.WaitGroup
-	for k := range deletes {
+	for k := range actions {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			errs[k] = ap.applyOne(ctx, primary, &deletes[k])
+			errs[k] = ap.applyOne(ctx, primary, &actions[k])
 		})
 	}
 	wg.Wait()
@@ -249,7 +246,7 @@ func (ap *Applier) parallel(ctx context.Context, primary Object, deletes []Actio
 	var first error
 	for k, err := range errs {
 		if err != nil {
-			failed = append(failed, deletes[k].Key)
+			failed = append(failed, actions[k].Key)
 			if first == nil {
 				first = err
 			}

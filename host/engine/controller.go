@@ -367,7 +367,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 			}
 		}
 	}
-	if len(outcome.PrimaryRVs) > 0 && outcome.PrimaryRV != primary.GetResourceVersion() {
+	if n := len(outcome.PrimaryRVs); n > 0 && outcome.PrimaryRVs[n-1] != primary.GetResourceVersion() {
 		// Recorded on failure too: a write that applied before a later
 		// action failed must show in the cache before the next call.
 		c.keys.primaryWritten(key, primary.GetResourceVersion(), outcome.PrimaryRVs, s.Manifest.IgnoreOwnWrites)

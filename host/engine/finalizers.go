@@ -52,7 +52,7 @@ func (c *Controller) sweepFinalizers(obj apply.Object) []string {
 	if ref == nil {
 		return held
 	}
-	if gv, err := schema.ParseGroupVersion(ref.APIVersion); err != nil || ref.Kind != c.primary.GVK.Kind || gv.Group != c.primary.GVK.Group {
+	if !c.refersToFor(ref) {
 		return nil // another controller's object
 	}
 	if _, ok := c.ownerKey(obj); ok {

@@ -3,6 +3,7 @@ package engine
 import (
 	"reflect"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -65,10 +66,7 @@ func (c *Controller) addHandlers() error {
 // primary is in the cache with the UID the reference names.
 func (c *Controller) ownerKey(child apply.Object) (string, bool) {
 	ref := controllerOf(child)
-	if ref == nil || ref.Kind != c.primary.GVK.Kind {
-		return "", false
-	}
-	if gv, err := schema.ParseGroupVersion(ref.APIVersion); err != nil || gv.Group != c.primary.GVK.Group {
+	if !c.refersToFor(ref) {
 		return "", false
 	}
 	ns := ""
@@ -81,6 +79,16 @@ func (c *Controller) ownerKey(child apply.Object) (string, bool) {
 		return "", false
 	}
 	return key, true
+}
+
+// refersToFor reports whether ref names an object of the for kind (group
+// and kind; any version).
+func (c *Controller) refersToFor(ref *metav1.OwnerReference) bool {
+	if ref == nil || ref.Kind != c.primary.GVK.Kind {
+		return false
+	}
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	return err == nil && gv.Group == c.primary.GVK.Group
 }
 
 func (c *Controller) childAdded(obj any) {
