@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"wasmctl.dev/wasmctl/abi"
+	"wasmctl.dev/wasmctl/abi/sdk/labels"
 	"wasmctl.dev/wasmctl/abi/sdk/meta"
 )
 
@@ -110,8 +111,10 @@ func decodePodMeta(p *Pod, v *fastjson.Value) {
 			p.UID = b2s(v.GetStringBytes())
 		case "labels":
 			if l, err := v.Object(); err == nil && l.Len() > 0 {
-				p.Labels = make(Labels, 0, l.Len())
-				l.Visit(func(k []byte, v *fastjson.Value) { p.Labels = append(p.Labels, Label{b2s(k), b2s(v.GetStringBytes())}) })
+				p.Labels = make(labels.List, 0, l.Len())
+				l.Visit(func(k []byte, v *fastjson.Value) {
+					p.Labels = append(p.Labels, labels.Label{Key: b2s(k), Value: b2s(v.GetStringBytes())})
+				})
 			}
 		case "annotations":
 			// Only Indexed pods carry these: no map for the others.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"wasmctl.dev/wasmctl/abi/sdk/controller"
+	"wasmctl.dev/wasmctl/abi/sdk/labels"
 	"wasmctl.dev/wasmctl/abi/sdk/meta"
 )
 
@@ -58,7 +59,7 @@ type Pod struct {
 	Name      string
 	Namespace string
 	UID       string
-	Labels    Labels
+	Labels    labels.List
 	// Controller is the controller ownerReference, nil for an orphan.
 	Controller *meta.OwnerReference
 	// HasFinalizer: metadata.finalizers holds TrackingFinalizer.
@@ -84,24 +85,6 @@ type Pod struct {
 	InitContainerStatuses []ContainerStatus
 	// Sidecars are the names of init containers with restartPolicy Always.
 	Sidecars []string
-}
-
-// Labels are a pod's labels in JSON order: a handful of entries, cheaper
-// to build and scan than a map (under wasip1 a map costs several times
-// more; decoding pods is the plugin's hot path).
-type Labels []Label
-
-// Label is one key and value.
-type Label struct{ Key, Value string }
-
-// Get returns the value of key.
-func (l Labels) Get(key string) (string, bool) {
-	for _, x := range l {
-		if x.Key == key {
-			return x.Value, true
-		}
-	}
-	return "", false
 }
 
 // PodCondition is one status.conditions entry.

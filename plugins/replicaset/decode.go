@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"wasmctl.dev/wasmctl/abi/sdk/controller"
+	"wasmctl.dev/wasmctl/abi/sdk/labels"
 	"wasmctl.dev/wasmctl/abi/sdk/meta"
 )
 
@@ -168,15 +169,15 @@ func decodePodStatus(p *Pod, v *fastjson.Value) {
 	})
 }
 
-func labelsOf(v *fastjson.Value) Labels {
+func labelsOf(v *fastjson.Value) labels.List {
 	o, err := v.Object()
 	if err != nil || o.Len() == 0 {
 		return nil
 	}
-	l := make(Labels, 0, o.Len())
+	l := make(labels.List, 0, o.Len())
 	o.Visit(func(k []byte, v *fastjson.Value) {
 		if b, err := v.StringBytes(); err == nil {
-			l = append(l, Label{b2s(k), b2s(b)})
+			l = append(l, labels.Label{Key: b2s(k), Value: b2s(b)})
 		}
 	})
 	return l

@@ -13,7 +13,7 @@ type Pod struct {
 	Name         string
 	Namespace    string
 	UID          string
-	Labels       Labels
+	Labels       labels.List
 	DeletionCost int32 // controller.kubernetes.io/pod-deletion-cost, 0 when absent or invalid
 	// Controller is the controller ownerReference, nil for an orphan.
 	Controller        *meta.OwnerReference
@@ -75,21 +75,4 @@ type PodTemplate struct {
 	Finalizers  []string
 	// Spec is the template's spec, copied verbatim.
 	Spec []byte
-}
-
-// Labels are an object's labels in JSON order: a handful of entries, faster
-// to build and scan than a map (decoding is the plugin's hot path).
-type Labels []Label
-
-// Label is one key and value.
-type Label struct{ Key, Value string }
-
-// Get returns the value of key.
-func (l Labels) Get(key string) (string, bool) {
-	for _, x := range l {
-		if x.Key == key {
-			return x.Value, true
-		}
-	}
-	return "", false
 }
