@@ -2,6 +2,7 @@ package engine
 
 import (
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -202,11 +203,24 @@ func (k *keyStates) childObserved(key, child, rv string) bool {
 		return false
 	}
 	want, ok := s.childWrites[child]
-	if !ok || (rv != "" && rv != want) {
+	if !ok || (rv != "" && rv != want && !rvAfter(rv, want)) {
 		return false
 	}
 	delete(s.childWrites, child)
 	return true
+}
+
+// rvAfter reports whether resourceVersion a is later than b. Clients are
+// to treat resourceVersions as opaque; the API server's are etcd revisions
+// (integers that only grow), and this is only used to see that another
+// writer already moved a child past this controller's write (the ReplicaSet
+// controller writing status right after the Deployment controller's patch,
+// before the patch's own event settled it): unparsable versions compare
+// unequal, and the write stays pending until its TTL.
+func rvAfter(a, b string) bool {
+	x, err1 := strconv.ParseUint(a, 10, 64)
+	y, err2 := strconv.ParseUint(b, 10, 64)
+	return err1 == nil && err2 == nil && x > y
 }
 
 // primaryWritten records that the controller wrote the primary of key
