@@ -391,6 +391,11 @@ type RelatedInput struct {
 	//     the for kind with the same controller owner, whoever controls them.
 	//     Empty when the primary has no controller owner. ReplicaSet uses it
 	//     for the colocation rank of pods to delete.
+	//   - "grandchildren": objects of Type whose controller ownerReference
+	//     (by UID, in the primary's namespace) is one of the primary's
+	//     children, i.e. objects of the owns kinds controlled by the primary.
+	//     A Deployment reads the pods of its ReplicaSets with it. Refused
+	//     when the manifest owns no kinds.
 	//   - "namespace": every object of Type in the primary's namespace.
 	//   - "all": every object of Type in the cluster.
 	Select Select `json:"select"`
@@ -403,6 +408,46 @@ type RelatedInput struct {
 	// (upstream ReplicaSet reads its siblings' pods only to rank deletions,
 	// and is not woken by them: its plugin sets Passive).
 	Passive bool `json:"passive,omitempty"`
+	// WakeOn says which changes of these objects enqueue the primaries whose
+	// request holds them: WakeAny (the default) adds, updates and deletes;
+	// WakeDelete deletions only (upstream's Deployment controller waits for
+	// the old pods of a Recreate rollout to be gone and is woken by their
+	// deletion, not by their updates). Setting it on a Passive input is an
+	// error.
+	WakeOn Wake `json:"wakeOn,omitempty"`
+	// When, when set, resolves the input only for primaries whose field at
+	// When.Path is When.Equals; for any other primary it is an empty list,
+	// and changes of its objects never enqueue that primary (upstream's
+	// Deployment controller lists the pods of its ReplicaSets only for
+	// Recreate Deployments). A change of the primary's field enqueues the
+	// primary as any change of it does.
+	When *FieldCondition `json:"when,omitempty"`
+}
+
+// Wake says which changes of a related input's objects enqueue primaries
+// (see RelatedInput.WakeOn).
+type Wake string
+
+// Wake values.
+const (
+	// WakeAny: adds, updates and deletes enqueue.
+	WakeAny Wake = ""
+	// WakeDelete: only deletions enqueue.
+	WakeDelete Wake = "delete"
+)
+
+// Wakes lists every valid Wake.
+var Wakes = []Wake{WakeAny, WakeDelete}
+
+// FieldCondition holds for an object whose field at Path is the string
+// Equals.
+type FieldCondition struct {
+	// Path is a dot-separated field path ("spec.strategy.type"); a key with
+	// dots goes in brackets ("metadata.labels[example.com/tier]"). A missing
+	// or null field reads as ""; a value that is not a string (a number, a
+	// map, a list) never matches. Required.
+	Path   string `json:"path"`
+	Equals string `json:"equals"`
 }
 
 // Select says which objects a RelatedInput returns (see RelatedInput.Select).
@@ -412,12 +457,13 @@ type Select string
 const (
 	SelectSiblingChildren Select = "siblingChildren"
 	SelectSiblingSelected Select = "siblingSelected"
+	SelectGrandchildren   Select = "grandchildren"
 	SelectNamespace       Select = "namespace"
 	SelectAll             Select = "all"
 )
 
 // Selects lists every valid Select, in documentation order.
-var Selects = []Select{SelectSiblingChildren, SelectSiblingSelected, SelectNamespace, SelectAll}
+var Selects = []Select{SelectSiblingChildren, SelectSiblingSelected, SelectGrandchildren, SelectNamespace, SelectAll}
 
 // Permission grants verbs on a kind. Namespaces empty means the primary's
 // namespace only; ["*"] means any namespace and cluster-scoped objects.

@@ -280,7 +280,7 @@ func TestRelatedRouting(t *testing.T) {
 				m.Related = []abi.RelatedInput{tc.input}
 			})
 			h.add(t, a, b, lone)
-			h.c.relatedChanged(h.c.related[0], tc.object)
+			h.c.relatedChanged(h.c.related[0], tc.object, false)
 			if got := h.queued(); !slices.Equal(got, tc.want) {
 				t.Fatalf("enqueued %v, want %v", got, tc.want)
 			}

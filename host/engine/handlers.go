@@ -20,7 +20,8 @@ import (
 //     UID) and settle expectations;
 //   - an orphan's events enqueue every primary whose selector matches it;
 //   - a related object's events enqueue the primaries whose request would
-//     hold it (relatedChanged), unless the input is passive.
+//     hold it (relatedChanged), unless the input is passive; only its
+//     deletion for an input with wakeOn: delete.
 func (c *Controller) addHandlers() error {
 	if _, err := c.primary.Informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
@@ -45,21 +46,28 @@ func (c *Controller) addHandlers() error {
 			continue
 		}
 		seen[inf] = true
-		changed := func(obj any) { c.relatedChanged(inf, obj) }
-		if _, err := inf.Informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc: changed,
-			UpdateFunc: func(oldObj, obj any) {
-				if o, n := asObject(oldObj), asObject(obj); o != nil && n != nil && !reflect.DeepEqual(o.GetLabels(), n.GetLabels()) {
-					changed(oldObj) // it may have left a selection
-				}
-				changed(obj)
-			},
-			DeleteFunc: changed,
-		}); err != nil {
+		if _, err := inf.Informer.AddEventHandler(c.relatedHandler(inf)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// relatedHandler is the event handler of related informer inf: every
+// event goes to relatedChanged, an update that changed the object's labels
+// also with the old object (it may have left a selection), a delete marked
+// as one (the only event a wakeOn: delete input acts on).
+func (c *Controller) relatedHandler(inf *informer) cache.ResourceEventHandlerFuncs {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { c.relatedChanged(inf, obj, false) },
+		UpdateFunc: func(oldObj, obj any) {
+			if o, n := asObject(oldObj), asObject(obj); o != nil && n != nil && !reflect.DeepEqual(o.GetLabels(), n.GetLabels()) {
+				c.relatedChanged(inf, oldObj, false) // it may have left a selection
+			}
+			c.relatedChanged(inf, obj, false)
+		},
+		DeleteFunc: func(obj any) { c.relatedChanged(inf, obj, true) },
+	}
 }
 
 // ownerKey returns the key of the primary that controls child, when that
@@ -79,6 +87,42 @@ func (c *Controller) ownerKey(child apply.Object) (string, bool) {
 		return "", false
 	}
 	return key, true
+}
+
+// grandparentKey returns the key of the primary whose child controls obj
+// (an object of related informer from): obj's controller among the objects
+// of the owns informers (by kind and group, namespace/name and UID), in
+// obj's namespace when from is namespaced, and that child's controller as
+// ownerKey resolves it. relatedObjects' grandchildren are the other side.
+// A grandchild whose controller is no longer cached resolves to nothing.
+func (c *Controller) grandparentKey(from *informer, obj apply.Object) (string, bool) {
+	ref := controllerOf(obj)
+	if ref == nil {
+		return "", false
+	}
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err != nil {
+		return "", false
+	}
+	for _, inf := range c.owns {
+		if inf.GVK.Kind != ref.Kind || inf.GVK.Group != gv.Group {
+			continue
+		}
+		ns := ""
+		if inf.Namespaced {
+			ns = obj.GetNamespace()
+		}
+		o, ok, _ := inf.Informer.GetIndexer().GetByKey(cache.NewObjectName(ns, ref.Name).String())
+		if !ok {
+			continue
+		}
+		child := o.(apply.Object)
+		if child.GetUID() != ref.UID || (from.Namespaced && child.GetNamespace() != obj.GetNamespace()) {
+			continue
+		}
+		return c.ownerKey(child)
+	}
+	return "", false
 }
 
 // refersToFor reports whether ref names an object of the for kind (group
@@ -174,26 +218,37 @@ func (c *Controller) enqueueMatching(orphan apply.Object) {
 }
 
 // relatedChanged enqueues the primaries whose request holds obj, an object
-// of informer from, for each non-passive related input read from it (relatedObjects is the other side
-// of each case):
+// of informer from, for each non-passive related input read from it
+// (relatedObjects is the other side of each case); deleted says the event
+// is obj's deletion, the only one a wakeOn: delete input acts on:
 //   - siblingChildren: the siblings of obj's controller (primaries with the
 //     same controller owner, obj's controller itself excluded);
 //   - siblingSelected: every primary with a controller owner one of whose
 //     primaries selects obj;
+//   - grandchildren: the controller of obj's controller (grandparentKey);
 //   - namespace: every primary in obj's namespace; all: every primary.
-func (c *Controller) relatedChanged(from *informer, obj any) {
+//
+// A primary for which the input's when condition does not hold is not
+// enqueued: its request holds none of the input's objects.
+func (c *Controller) relatedChanged(from *informer, obj any, deleted bool) {
 	u := asObject(obj)
 	if u == nil {
 		return
 	}
 	s := c.spec.Load()
 	idx := c.primary.Informer.GetIndexer()
-	for i, r := range s.Related {
-		if r.Passive || c.related[i] != from {
+	for i := range s.Related {
+		r := &s.Related[i]
+		if r.Passive || c.related[i] != from || (r.WakeOn == abi.WakeDelete && !deleted) {
 			continue
 		}
 		if r.Selector != nil && !r.Selector.Matches(labels.Set(u.GetLabels())) {
 			continue
+		}
+		enqueue := func(o any) {
+			if p := o.(apply.Object); whenHolds(r, p) {
+				c.enqueue(p)
+			}
 		}
 		switch r.Select {
 		case abi.SelectSiblingChildren:
@@ -206,7 +261,7 @@ func (c *Controller) relatedChanged(from *informer, obj any) {
 				continue
 			}
 			if grand := controllerOf(owner.(apply.Object)); grand != nil {
-				c.enqueueControlledBy(grand.UID, ownerKey)
+				c.enqueueControlledBy(grand.UID, ownerKey, enqueue)
 			}
 		case abi.SelectSiblingSelected:
 			objs, _ := idx.ByIndex(cache.NamespaceIndex, u.GetNamespace())
@@ -220,25 +275,35 @@ func (c *Controller) relatedChanged(from *informer, obj any) {
 				}
 				if sel := selectorOf(p); sel != nil && sel.Matches(set) {
 					owners[ref.UID] = true
-					c.enqueueControlledBy(ref.UID, "")
+					c.enqueueControlledBy(ref.UID, "", enqueue)
+				}
+			}
+		case abi.SelectGrandchildren:
+			if key, ok := c.grandparentKey(from, u); ok {
+				if p, exists, _ := idx.GetByKey(key); exists {
+					enqueue(p)
 				}
 			}
 		case abi.SelectNamespace:
 			objs, _ := idx.ByIndex(cache.NamespaceIndex, u.GetNamespace())
-			c.enqueueAll(objs)
+			for _, o := range objs {
+				enqueue(o)
+			}
 		case abi.SelectAll:
-			c.enqueueAll(idx.List())
+			for _, o := range idx.List() {
+				enqueue(o)
+			}
 		}
 	}
 }
 
-// enqueueControlledBy enqueues the primaries controlled by owner, except
-// the one with key skip.
-func (c *Controller) enqueueControlledBy(owner types.UID, skip string) {
+// enqueueControlledBy passes the primaries controlled by owner, except the
+// one with key skip, to enqueue.
+func (c *Controller) enqueueControlledBy(owner types.UID, skip string, enqueue func(any)) {
 	objs, _ := c.primary.Informer.GetIndexer().ByIndex(indexControllerUID, string(owner))
 	for _, o := range objs {
 		if p := o.(apply.Object); objectKey(p) != skip {
-			c.enqueue(p)
+			enqueue(p)
 		}
 	}
 }

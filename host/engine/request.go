@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
@@ -78,7 +80,8 @@ func (c *Controller) buildRequest(s *spec.Controller, key string, primary apply.
 	}
 	if len(s.Related) > 0 {
 		buf.WriteString(`,"related":{`)
-		for i, r := range s.Related {
+		for i := range s.Related {
+			r := &s.Related[i]
 			if i > 0 {
 				buf.WriteByte(',')
 			}
@@ -166,11 +169,22 @@ func (c *Controller) childrenOf(inf *informer, owner apply.Object) []apply.Objec
 	return out
 }
 
-// relatedObjects resolves one RelatedInput for primary.
-func (c *Controller) relatedObjects(r spec.Related, inf *informer, primary apply.Object) []apply.Object {
+// relatedObjects resolves one RelatedInput for primary: nothing when its
+// when condition does not hold for primary.
+func (c *Controller) relatedObjects(r *spec.Related, inf *informer, primary apply.Object) []apply.Object {
+	if !whenHolds(r, primary) {
+		return nil
+	}
 	idx := inf.Informer.GetIndexer()
 	var out []apply.Object
 	switch r.Select {
+	case abi.SelectGrandchildren:
+		// The owner index twice: the primary's children, then theirs.
+		for _, own := range c.owns {
+			for _, child := range c.childrenOf(own, primary) {
+				out = append(out, c.childrenOf(inf, child)...)
+			}
+		}
 	case abi.SelectSiblingChildren:
 		owner := controllerOf(primary)
 		if owner == nil {
@@ -227,4 +241,49 @@ func (c *Controller) relatedObjects(r spec.Related, inf *informer, primary apply
 	}
 	sortObjects(out)
 	return out
+}
+
+// whenHolds reports whether r's when condition holds for primary (always
+// without one): the string at r.WhenPath equals When.Equals, a missing or
+// null field reading as "", any other value never equal.
+//
+// An unstructured primary is read in place. A typed one (a built-in kind,
+// decoded from protobuf) is converted to a map first
+// (runtime.DefaultUnstructuredConverter), which is all of the cost: about
+// 33 µs, 11 KiB and 93 allocations for a Deployment with a one-container
+// template, against 75 ns for an unstructured one (BenchmarkWhenHolds, one
+// core of an AMD EPYC). It is paid per request for each input with a when,
+// and in relatedChanged per event the input acts on (deletions only with
+// wakeOn: delete) and per candidate primary: one for grandchildren, a few
+// for the sibling selections, every primary of the namespace (cluster) for
+// namespace (all), where a when over many typed primaries gets expensive.
+func whenHolds(r *spec.Related, primary apply.Object) bool {
+	if r.When == nil {
+		return true
+	}
+	var v any
+	if u, ok := primary.(*unstructured.Unstructured); ok {
+		v = u.Object
+	} else {
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(primary)
+		if err != nil {
+			return false
+		}
+		v = m
+	}
+	for _, k := range r.WhenPath {
+		m, ok := v.(map[string]any)
+		if !ok {
+			v = nil // through a scalar or a list: missing
+			break
+		}
+		v = m[k]
+	}
+	switch v := v.(type) {
+	case nil:
+		return r.When.Equals == ""
+	case string:
+		return v == r.When.Equals
+	}
+	return false
 }

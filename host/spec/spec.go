@@ -71,6 +71,8 @@ type Related struct {
 	GVK schema.GroupVersionKind
 	// Selector is LabelSelector parsed; nil: every object.
 	Selector labels.Selector
+	// WhenPath is When.Path split into its keys; nil without When.
+	WhenPath []string
 }
 
 // OwnedEventsFor returns the wording of an owned kind (the default for any
@@ -297,9 +299,25 @@ func Build(cfg *config.Config, i int, described *abi.Manifest) (*Controller, err
 		if !validSelect(r.Select) {
 			badf(field+".select", "%q: want %s", r.Select, selectList())
 		}
+		if r.Select == abi.SelectGrandchildren && len(m.Owns) == 0 {
+			badf(field+".select", "%q: the children of the primary's children, but the controller owns no kinds", r.Select)
+		}
 		if r.LabelSelector != "" {
 			if rel.Selector, err = labels.Parse(r.LabelSelector); err != nil {
 				badf(field+".labelSelector", "%q: %w", r.LabelSelector, err)
+			}
+		}
+		switch {
+		case !validWake(r.WakeOn):
+			badf(field+".wakeOn", "%q: want %q (deletions only) or nothing (every change)", r.WakeOn, abi.WakeDelete)
+		case r.Passive && r.WakeOn != abi.WakeAny:
+			badf(field+".wakeOn", "%q on a passive input, which no change wakes: set one or the other", r.WakeOn)
+		}
+		if r.When != nil {
+			if r.When.Path == "" {
+				badf(field+".when.path", "required")
+			} else if rel.WhenPath, err = projection.SplitPath(r.When.Path); err != nil {
+				bad(field+".when.path", err)
 			}
 		}
 		s.Related = append(s.Related, rel)
@@ -375,6 +393,15 @@ func GVK(t abi.TypeRef) (schema.GroupVersionKind, error) {
 func validSelect(s abi.Select) bool {
 	for _, v := range abi.Selects {
 		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+func validWake(w abi.Wake) bool {
+	for _, v := range abi.Wakes {
+		if w == v {
 			return true
 		}
 	}

@@ -38,6 +38,16 @@ func TestBuild(t *testing.T) {
 	if ev.Created != good.OwnedEvents[0].Created || ev.Deleted != abi.DefaultOwnedEvents.Deleted {
 		t.Fatalf("owned events %+v", ev)
 	}
+	// A related input's wakeOn and when.
+	m := good
+	m.Related = []abi.RelatedInput{{Name: "pods", Type: abi.TypeRef{APIVersion: "v1", Kind: "Pod"}, Select: abi.SelectGrandchildren,
+		WakeOn: abi.WakeDelete, When: &abi.FieldCondition{Path: "spec.strategy.type", Equals: "Recreate"}}}
+	if s, err = Build(cfgOf(config.Controller{Plugin: "x.wasm"}), 0, &m); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Related[0]; r.WakeOn != abi.WakeDelete || strings.Join(r.WhenPath, "|") != "spec|strategy|type" {
+		t.Fatalf("related %+v", r)
+	}
 	// The configuration's for, owns and permissions replace the manifest's.
 	s, err = Build(cfgOf(config.Controller{Name: "mine", Plugin: "x.wasm", For: &abi.TypeRef{APIVersion: "v1", Kind: "ConfigMap"}, Owns: []abi.TypeRef{}}), 0, &abi.Manifest{Name: "theirs"})
 	if err != nil {
@@ -64,12 +74,26 @@ func TestBuildRefuses(t *testing.T) {
 			m.Selector = "a in ("
 			m.Related[0].Select = "everything"
 			m.Fields[0].Paths = []string{"a..b"}
-		}, []string{`manifest selector: "a in ("`, `manifest related[0].select: "everything": want siblingChildren, siblingSelected, namespace or all`, `manifest fields[0].paths: field path "a..b"`}},
+		}, []string{`manifest selector: "a in ("`, `manifest related[0].select: "everything": want siblingChildren, siblingSelected, grandchildren, namespace or all`, `manifest fields[0].paths: field path "a..b"`}},
 		{"no for kind", func(m *abi.Manifest, _ *config.Controller) { m.For = abi.TypeRef{} }, []string{"manifest for: no for kind"}},
 		{"bad apiVersion", func(m *abi.Manifest, _ *config.Controller) { m.Owns[0].APIVersion = "a/b/c" }, []string{`manifest owns[0]: apiVersion "a/b/c"`}},
 		{"config owns named as config", func(_ *abi.Manifest, cc *config.Controller) { cc.Owns = []abi.TypeRef{{Kind: "Pod"}} }, []string{"controllers[0]: owns[0]: apiVersion and kind are required"}},
 		{"bad related label selector", func(m *abi.Manifest, _ *config.Controller) { m.Related[0].LabelSelector = "=x" }, []string{"manifest related[0].labelSelector"}},
 		{"related without name", func(m *abi.Manifest, _ *config.Controller) { m.Related[0].Name = "" }, []string{"manifest related[0].name: required"}},
+		{"passive related with wakeOn", func(m *abi.Manifest, _ *config.Controller) {
+			m.Related[0].Passive, m.Related[0].WakeOn = true, abi.WakeDelete
+		}, []string{`manifest related[0].wakeOn: "delete" on a passive input`}},
+		{"unknown wakeOn", func(m *abi.Manifest, _ *config.Controller) { m.Related[0].WakeOn = "update" }, []string{`manifest related[0].wakeOn: "update": want "delete"`}},
+		{"when without path", func(m *abi.Manifest, _ *config.Controller) {
+			m.Related[0].When = &abi.FieldCondition{Equals: "Recreate"}
+		}, []string{"manifest related[0].when.path: required"}},
+		{"when with a bad path", func(m *abi.Manifest, _ *config.Controller) {
+			m.Related[0].When = &abi.FieldCondition{Path: "spec..type"}
+		}, []string{`manifest related[0].when.path: field path "spec..type": empty segment`}},
+		{"grandchildren without owns", func(m *abi.Manifest, cc *config.Controller) {
+			m.Related[0].Select = abi.SelectGrandchildren
+			cc.Owns = []abi.TypeRef{}
+		}, []string{`manifest related[0].select: "grandchildren": the children of the primary's children, but the controller owns no kinds`}},
 		{"bad permission verb", func(m *abi.Manifest, _ *config.Controller) {
 			m.Permissions = []abi.Permission{{APIVersion: "v1", Kind: "Secret", Verbs: []abi.Op{"upsert"}}}
 		}, []string{`manifest permissions[0]: verbs: unknown verb "upsert"`}},

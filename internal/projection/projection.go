@@ -58,6 +58,10 @@ func New(id string, paths []string) (*Projection, error) {
 	return p, nil
 }
 
+// SplitPath splits a field path as FieldSelection paths are written,
+// "a.b[c.d].e", into its keys a, b, c.d, e; see splitPath.
+func SplitPath(path string) ([]string, error) { return splitPath(path) }
+
 // splitPath splits "a.b[c.d].e" into a, b, c.d, e. Every segment must be
 // non-empty: "a..b", "a.", ".a" and "a[]" are errors.
 func splitPath(path string) ([]string, error) {
