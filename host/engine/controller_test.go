@@ -624,6 +624,15 @@ func TestChainedWritesAndChildWrites(t *testing.T) {
 	if _, _ = h.c.reconcile(t.Context(), "ns/a"); h.plugin.calls() != 2 {
 		t.Fatal("not called once the patched pod was observed")
 	}
+	// Another controller wrote the child right after this one's patch, and
+	// its event came before the patch was recorded: the later version
+	// settles the write (the Deployment waited 5 minutes on its ReplicaSet
+	// whose status the ReplicaSet controller had just written).
+	h.c.keys.childWritten("ns/a", "ns/p", "8")
+	h.c.childUpdated(withRV(p.DeepCopy(), "7"), withRV(p.DeepCopy(), "9"))
+	if _, _ = h.c.reconcile(t.Context(), "ns/a"); h.plugin.calls() != 3 {
+		t.Fatal("a child already past the controller's write held the key")
+	}
 }
 
 // TestOrphanFinalizerSweep: the host removes the manifest's owned
