@@ -37,7 +37,7 @@ func repoConfig(t *testing.T) string {
 		t.Fatal(err)
 	}
 	cfg := string(raw)
-	for _, p := range []string{"replicaset", "cronjob", "job"} {
+	for _, p := range []string{"replicaset", "deployment", "cronjob", "job"} {
 		wasm, err := wasmbuild.Build("", "wasmctl.dev/wasmctl/plugins/"+p+"/cmd")
 		if err != nil {
 			t.Fatal(err)
@@ -159,6 +159,20 @@ func TestDeployRBACIsSufficientAndMinimal(t *testing.T) {
 	if _, err := admin.AppsV1().ReplicaSets(ns).Create(ctx, sampleRS(ns), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx"}}},
+			},
+		},
+	}
+	if _, err := admin.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	cj := &batchv1.CronJob{
 		ObjectMeta: metav1.ObjectMeta{Name: "tick", Namespace: ns},
 		Spec: batchv1.CronJobSpec{Schedule: "*/1 * * * *", JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{
@@ -180,11 +194,13 @@ func TestDeployRBACIsSufficientAndMinimal(t *testing.T) {
 		got, _ := admin.AppsV1().ReplicaSets(ns).Get(ctx, "hello", metav1.GetOptions{})
 		// The ReplicaSet's two pods and the one the Job plugin creates for
 		// the CronJob's Job, whose status it writes (jobs/status).
-		rsPods, jobPods := 0, 0
+		rsPods, jobPods, depPods := 0, 0, 0
 		for _, pod := range pods.Items {
 			switch {
 			case pod.Labels["app"] == "hello":
 				rsPods++
+			case pod.Labels["app"] == "web":
+				depPods++
 			case pod.Labels["batch.kubernetes.io/job-name"] != "":
 				jobPods++
 			}
@@ -197,8 +213,12 @@ func TestDeployRBACIsSufficientAndMinimal(t *testing.T) {
 				active++
 			}
 		}
-		if len(pods.Items) != 2+len(jobs.Items) || rsPods != 2 || jobPods != len(jobs.Items) || got.Status.Replicas != 2 || len(jobs.Items) == 0 || active != len(jobs.Items) {
-			return fmt.Errorf("%d pods (%d of the ReplicaSet, %d of Jobs), status.replicas %d, %d jobs, %d with an active pod (host log: %s)", len(pods.Items), rsPods, jobPods, got.Status.Replicas, len(jobs.Items), active, p.LogFile)
+		// The Deployment's ReplicaSet and its pod, and its status written
+		// (deployments/status).
+		d, _ := admin.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+		if len(pods.Items) != 3+len(jobs.Items) || rsPods != 2 || depPods != 1 || jobPods != len(jobs.Items) || got.Status.Replicas != 2 || len(jobs.Items) == 0 || active != len(jobs.Items) ||
+			d.Status.Replicas != 1 || d.Status.ObservedGeneration != d.Generation {
+			return fmt.Errorf("%d pods (%d of the ReplicaSet, %d of the Deployment, %d of Jobs), status.replicas %d, %d jobs, %d with an active pod, deployment status %+v (host log: %s)", len(pods.Items), rsPods, depPods, jobPods, got.Status.Replicas, len(jobs.Items), active, d.Status, p.LogFile)
 		}
 		return nil
 	})
@@ -212,7 +232,7 @@ func TestDeployRBACIsSufficientAndMinimal(t *testing.T) {
 	sc := kubernetes.NewForConfigOrDie(sa)
 	for _, ra := range []authzv1.ResourceAttributes{
 		{Verb: "list", Resource: "secrets"},
-		{Verb: "delete", Group: "apps", Resource: "replicasets", Namespace: ns},
+		{Verb: "delete", Group: "apps", Resource: "deployments", Namespace: ns},
 		{Verb: "create", Resource: "namespaces"},
 		{Verb: "update", Resource: "configmaps", Namespace: ns},
 		{Verb: "create", Group: "apps", Resource: "deployments", Namespace: ns},
