@@ -44,7 +44,8 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			return nil, err
 		}
-		config := fmt.Sprintf("controllers:\n  - {name: deployment, plugin: %s, workers: 5}\n  - {name: replicaset, plugin: %s, workers: 5}\n", dep, rs)
+		// The limits config.yaml gives them.
+		config := fmt.Sprintf("controllers:\n  - {name: deployment, plugin: %s, workers: 5, timeout: 5s, memoryLimit: 64Mi}\n  - {name: replicaset, plugin: %s, workers: 5, timeout: 5s, memoryLimit: 64Mi}\n", dep, rs)
 		if host, err = hosttest.Start(env.RESTConfig(), config); err != nil {
 			return nil, err
 		}
@@ -381,4 +382,70 @@ func TestAdoption(t *testing.T) {
 		return nil
 	})
 	_ = types.UID("")
+}
+
+// TestRecreateWaitsForTerminatingPods: pods bound to a node terminate
+// gracefully (there is no kubelet here to finish them), and the new
+// ReplicaSet appears only once the last old pod is gone: the host wakes the
+// Deployment on that pod's deletion (its related input of the pods of its
+// ReplicaSets, deletions only).
+func TestRecreateWaitsForTerminatingPods(t *testing.T) {
+	testenv.Require(t, env)
+	ctx := context.Background()
+	ns := env.Namespace(t, nil, "recreate-terminating")
+	readyPods(t, ns, nil)
+	if _, err := cs.AppsV1().Deployments(ns).Create(ctx, userDeployment(ns, "db", 2, func(d *appsv1.Deployment) {
+		d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
+	}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mustKubectl(t, "-n", ns, "rollout", "status", "deployment/db", "--timeout=60s")
+	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil || len(pods.Items) != 2 {
+		t.Fatalf("pods: %v %v", len(pods.Items), err)
+	}
+	for _, p := range pods.Items {
+		b := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: ns}, Target: corev1.ObjectReference{Kind: "Node", Name: "node-1"}}
+		if err := cs.CoreV1().Pods(ns).Bind(ctx, b, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustKubectl(t, "-n", ns, "set", "image", "deployment/db", "db=nginx:1.28")
+	testenv.Eventually(t, 20*time.Second, func() error {
+		pods, _ := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp == nil {
+				return fmt.Errorf("pod %s not terminating", p.Name)
+			}
+		}
+		return nil
+	})
+	time.Sleep(2 * time.Second)
+	if rss := replicaSets(t, ns); len(rss) != 1 {
+		t.Fatalf("a new ReplicaSet while old pods terminate: %s", sizes(rss))
+	}
+	for i, p := range pods.Items {
+		if i == 0 {
+			continue // one old pod left: still no new ReplicaSet
+		}
+		if err := cs.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(time.Second)
+	if rss := replicaSets(t, ns); len(rss) != 1 {
+		t.Fatalf("a new ReplicaSet with an old pod terminating: %s", sizes(rss))
+	}
+	if err := cs.CoreV1().Pods(ns).Delete(ctx, pods.Items[0].Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		rss := replicaSets(t, ns)
+		for _, rs := range rss {
+			if rs.Spec.Template.Spec.Containers[0].Image == "nginx:1.28" && *rs.Spec.Replicas == 2 {
+				return nil
+			}
+		}
+		return fmt.Errorf("no new ReplicaSet of 2 after the old pods went: %s", sizes(rss))
+	})
 }
