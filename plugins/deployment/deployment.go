@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -458,6 +459,9 @@ func (s *sync) reportCreateError() {
 	le := s.req.LastError
 	if le == nil || le.Op != abi.OpCreate || le.Kind != rsType.Kind || le.Reason == "AlreadyExists" {
 		return
+	}
+	if strings.Contains(le.Message, "because it is being terminated") {
+		return // NamespaceTerminating: upstream stays silent
 	}
 	msg := fmt.Sprintf("Failed to create new replica set %q: %s", le.Name, le.Message)
 	if hasProgressDeadline(s.d) {
