@@ -46,6 +46,7 @@ wasmctl-host is starting in the foreground. In another terminal, watch it work:
 
   export KUBECONFIG=$kubeconfig
   kubectl get replicasets,pods -w
+  kubectl get deployments,replicasets,pods -w
   kubectl get cronjobs,jobs -w
 
 There is no kubelet: pods stay Pending, which is all a ReplicaSet controller needs; a Job
