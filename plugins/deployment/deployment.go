@@ -53,8 +53,10 @@ func Manifest() *abi.Manifest {
 		Version: "0.1.0",
 		For:     abi.TypeRef{APIVersion: "apps/v1", Kind: "Deployment"},
 		Owns:    []abi.TypeRef{rsType},
-		// The echo of its own status write changes nothing it computes; the
-		// progress check it would schedule is asked for in the response.
+		// The echo of its own status write changes nothing it computes but
+		// the progress check it would schedule and, once the write
+		// completes the rollout, the history cleanup: both are asked for
+		// in the response (syncRolloutStatus).
 		IgnoreOwnWrites: true,
 		Related: []abi.RelatedInput{{
 			Name: PodsInput, Type: podType, Select: abi.SelectGrandchildren,

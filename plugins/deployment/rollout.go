@@ -351,8 +351,16 @@ func (s *sync) syncRolloutStatus(allRSs []*appsv1.ReplicaSet, newRS *appsv1.Repl
 	} else {
 		removeDeploymentCondition(&newStatus, appsv1.DeploymentReplicaFailure)
 	}
+	// Upstream cleans up the history only on a sync that reads a complete
+	// status (D19.5): the one the echo of its completing status write
+	// starts. The plugin is not called for that echo (IgnoreOwnWrites), so
+	// it asks for that call when it has history to clean up.
+	cleanupDue := !deploymentComplete(d, &d.Status) && deploymentComplete(d, &newStatus) && historyBeyondLimit(d, allRSs, newRS)
 	if !reflect.DeepEqual(d.Status, newStatus) {
 		d.Status = newStatus
+	}
+	if cleanupDue {
+		s.requeue = 10 * time.Millisecond
 	}
 	// Upstream schedules the progress check on the sync that finds the
 	// status unchanged: the echo of this write when it writes. The plugin
@@ -427,6 +435,21 @@ func (s *sync) cleanupDeployment(oldRSs []*appsv1.ReplicaSet) {
 		del.AddDelete(abi.ObjectRef{APIVersion: rsType.APIVersion, Kind: rsType.Kind, Namespace: rs.Namespace, Name: rs.Name, UID: string(rs.UID)}, "")
 		s.deletes = append(s.deletes, del.Actions...)
 	}
+}
+
+// historyBeyondLimit: the Deployment keeps more old ReplicaSets than its
+// revisionHistoryLimit, so cleanupDeployment has some to look at.
+func historyBeyondLimit(d *appsv1.Deployment, allRSs []*appsv1.ReplicaSet, newRS *appsv1.ReplicaSet) bool {
+	if !hasRevisionHistoryLimit(d) {
+		return false
+	}
+	n := int32(0)
+	for _, rs := range allRSs {
+		if rs != nil && rs != newRS && rs.DeletionTimestamp == nil {
+			n++
+		}
+	}
+	return n > *d.Spec.RevisionHistoryLimit
 }
 
 // rollback is the deprecated rollback annotation: the template of the
