@@ -80,7 +80,7 @@ func Reconcile(req *abi.ReconcileRequest) (*abi.ReconcileResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.run(); err != nil && !errors.Is(err, errCollision) {
+	if err := s.run(); err != nil && !errors.Is(err, errCollision) && !errors.Is(err, errCreateReported) {
 		return nil, err
 	}
 	return s.response(), nil
@@ -106,6 +106,8 @@ type sync struct {
 	rsWrites   []*rsWrite
 	deletes    []abi.Action
 	statusOnly bool // a write of the primary is due even if unchanged (collision)
+	// createReported: this call reports the last call's failed create.
+	createReported bool
 	update     bool // rollback: PUT the Deployment
 	events     []abi.Event
 	requeue    time.Duration
@@ -378,6 +380,13 @@ func (s *sync) getAllReplicaSetsAndSyncRevision(create bool) (*appsv1.ReplicaSet
 	}
 	selector.MatchLabels[appsv1.DefaultDeploymentUniqueLabelKey] = hash
 	name := replicaSetName(d.Name, hash)
+	if s.createReported {
+		// This call writes the ReplicaSetCreateError condition; the create
+		// is retried on the next, after a pause (upstream's rate-limited
+		// retry), so the condition is not overwritten in the same write.
+		s.requeue = time.Second
+		return nil, nil, errCreateReported
+	}
 	for _, rs := range s.rsList {
 		if rs.Name == name {
 			// Ours, with another template under the same hash.
@@ -453,6 +462,10 @@ func (s *sync) hashCollision() error {
 // the collisionCount write alone.
 var errCollision = errors.New("hash collision")
 
+// errCreateReported ends a call that reports the previous call's failed
+// create: its response is the condition's status write.
+var errCreateReported = errors.New("create error reported")
+
 // reportCreateError is the rest of upstream's failed create of the new
 // ReplicaSet, which the plugin learns of in the next call: a Progressing
 // ReplicaSetCreateError condition and a Warning Event. This call then
@@ -471,6 +484,7 @@ func (s *sync) reportCreateError() {
 	}
 	s.event(corev1.EventTypeWarning, ReasonFailedRSCreate, false, "%s", msg)
 	s.statusOnly = true
+	s.createReported = true
 }
 
 func (s *sync) replaceInList(rs *appsv1.ReplicaSet) {

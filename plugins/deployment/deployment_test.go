@@ -102,7 +102,7 @@ type world struct {
 	lastError *abi.ApplyError
 }
 
-func (w world) request(t *testing.T) []byte {
+func (w world) request(t testing.TB) []byte {
 	t.Helper()
 	raw := func(v any) json.RawMessage {
 		b, err := json.Marshal(v)
@@ -139,7 +139,7 @@ type result struct {
 	requeue time.Duration
 }
 
-func parse(t *testing.T, resp *abi.ReconcileResponse) result {
+func parse(t testing.TB, resp *abi.ReconcileResponse) result {
 	t.Helper()
 	r := result{patches: map[string]map[string]any{}, requeue: time.Duration(resp.RequeueAfterSeconds * float64(time.Second))}
 	for _, a := range resp.Actions {
@@ -183,7 +183,7 @@ func parse(t *testing.T, resp *abi.ReconcileResponse) result {
 	return r
 }
 
-func (r result) replicas(t *testing.T, name string) any {
+func (r result) replicas(t testing.TB, name string) any {
 	t.Helper()
 	p := r.patches[name]
 	if p == nil {
@@ -379,6 +379,9 @@ func TestReconcile(t *testing.T) {
 			if _, ok := r.updated.Annotations[deployment.RollbackToAnnotation]; ok {
 				t.Errorf("annotations %v", r.updated.Annotations)
 			}
+			if r.requeue <= 0 {
+				t.Errorf("no call asked for to roll the restored template")
+			}
 			if want := []string{`DeploymentRollback: Rolled back deployment "web" to revision 1`}; !slices.Equal(r.events, want) {
 				t.Errorf("events %q", r.events)
 			}
@@ -484,8 +487,11 @@ func TestReconcile(t *testing.T) {
 			if want := []string{"ReplicaSetCreateError: " + msg}; !slices.Equal(r.events[:1], want) {
 				t.Errorf("events %q", r.events)
 			}
-			if len(r.created) != 1 {
-				t.Errorf("actions %q: the create is not retried", r.ops)
+			if c := r.cond(appsv1.DeploymentProgressing); c == nil || c.Status != corev1.ConditionFalse || c.Reason != "ReplicaSetCreateError" || c.Message != msg {
+				t.Errorf("Progressing %+v", c)
+			}
+			if len(r.created) != 0 || r.requeue <= 0 {
+				t.Errorf("actions %q requeue %v: the create is to be retried on the next call", r.ops, r.requeue)
 			}
 		},
 	}, {

@@ -489,6 +489,9 @@ func (s *sync) rollback() error {
 			delete(tmpl.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
 			d.Spec.Template = *tmpl
 			setDeploymentAnnotationsTo(d, rs)
+			// The new template rolls on the next call: upstream's comes
+			// from the update's echo, which this plugin does not get.
+			s.requeue = 10 * time.Millisecond
 			s.event(corev1.EventTypeNormal, ReasonRollbackDone, true, "Rolled back deployment %q to revision %d", d.Name, target)
 		}
 		s.clearRollback()
