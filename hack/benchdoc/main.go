@@ -1,19 +1,20 @@
 // Command benchdoc writes the generated parts of docs/BENCHMARKS.md from the
 // outputs of `make bench`: the Go benchmark results (the `go test -bench`
-// output, parsed into a table), the convergence runs of hack/bench and the
-// Job runs of hack/benchjob (their Markdown as it is). Each part goes between
-// its marker comments,
+// output, parsed into a table), the convergence runs of hack/bench, the Job
+// runs of hack/benchjob and the Deployment runs of hack/benchdeploy (their
+// Markdown as it is). Each part goes between its marker comments,
 //
 //	<!-- generated:gotest -->  …  <!-- /generated:gotest -->
 //	<!-- generated:convergence -->  …  <!-- /generated:convergence -->
 //	<!-- generated:job -->  …  <!-- /generated:job -->
+//	<!-- generated:deploy -->  …  <!-- /generated:deploy -->
 //
 // replacing what was there; the rest of the file (the hand-written prose) is
 // kept. Each part states when its input was written, the machine (CPU, memory,
 // kernel), the versions (Go, wazero, client-go, the control-plane binaries) and
 // the command.
 //
-//	go run ./hack/benchdoc -doc docs/BENCHMARKS.md -gotest .cache/bench.txt -gotest-cmd "go test ..." -convergence .cache/convergence.md -job .cache/jobbench.md
+//	go run ./hack/benchdoc -doc docs/BENCHMARKS.md -gotest .cache/bench.txt -gotest-cmd "go test ..." -convergence .cache/convergence.md -job .cache/jobbench.md -deploy .cache/deploybench.md
 package main
 
 import (
@@ -36,6 +37,7 @@ var (
 	gotestCmd   = flag.String("gotest-cmd", "", "the command that wrote -gotest, as stated in the document")
 	convergence = flag.String("convergence", "", "Markdown written by hack/bench -out (empty: leave that part alone)")
 	job         = flag.String("job", "", "Markdown written by hack/benchjob -out (empty: leave that part alone)")
+	deploy      = flag.String("deploy", "", "Markdown written by hack/benchdeploy -out (empty: leave that part alone)")
 	toolsDir    = flag.String("tools", os.Getenv("WASMCTL_TOOLS_DIR"), "directory of kube-apiserver, kube-controller-manager and etcd, asked for their versions (empty: hack/tools/go.mod)")
 )
 
@@ -65,7 +67,7 @@ func main() {
 			fatal(err)
 		}
 	}
-	for _, part := range []struct{ input, section string }{{*convergence, "convergence"}, {*job, "job"}} {
+	for _, part := range []struct{ input, section string }{{*convergence, "convergence"}, {*job, "job"}, {*deploy, "deploy"}} {
 		if part.input == "" {
 			continue
 		}

@@ -171,7 +171,7 @@ func TestDocumentHasSections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"gotest", "convergence", "job"} {
+	for _, name := range []string{"gotest", "convergence", "job", "deploy"} {
 		if _, err := replaceSection(string(data), name, "x"); err != nil {
 			t.Error(err)
 		}
