@@ -108,9 +108,9 @@ type sync struct {
 	statusOnly bool // a write of the primary is due even if unchanged (collision)
 	// createReported: this call reports the last call's failed create.
 	createReported bool
-	update     bool // rollback: PUT the Deployment
-	events     []abi.Event
-	requeue    time.Duration
+	update         bool // rollback: PUT the Deployment
+	events         []abi.Event
+	requeue        time.Duration
 }
 
 // rsWrite is the merged change of one ReplicaSet: upstream PUTs it, the
