@@ -18,14 +18,11 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"wasmctl.dev/wasmctl/hack/internal/benchkit"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -35,7 +32,6 @@ import (
 	"k8s.io/utils/ptr"
 
 	"wasmctl.dev/wasmctl/internal/testenv"
-	"wasmctl.dev/wasmctl/internal/wasmbuild"
 )
 
 var (
@@ -67,7 +63,7 @@ type sizeRuns struct {
 
 func main() {
 	flag.Parse()
-	bin, cfg, err := prepare()
+	bin, cfg, err := benchkit.Prepare("wasmctl-bench-", *qps, "replicaset")
 	if err != nil {
 		fatal(err)
 	}
@@ -92,25 +88,13 @@ func main() {
 		}
 		all = append(all, sr)
 	}
-	md := fmt.Sprintf("Command: `%s`. %s\n\n%s", command(os.Args[1:]), settings(), report(all, sideList))
+	md := fmt.Sprintf("Command: `%s`. %s\n\n%s", benchkit.Command("go run ./hack/bench", os.Args[1:]), settings(), report(all, sideList))
 	fmt.Print("\n" + md)
 	if *out != "" {
 		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
 			fatal(err)
 		}
 	}
-}
-
-// command is how this run was started, for the reader to repeat it.
-func command(args []string) string {
-	parts := []string{"go run ./hack/bench"}
-	for _, a := range args {
-		if a == "" || strings.ContainsAny(a, " \t'\"$\\*?[]{}()<>|&;#~`") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		parts = append(parts, a)
-	}
-	return strings.Join(parts, " ")
 }
 
 // settings states the flags that shape the numbers, defaults included.
@@ -137,7 +121,7 @@ func report(all []sizeRuns, sideList []string) string {
 			fmt.Fprintf(&b, "| %s | %s | %.2f | %.0f | %s | %s | %s | %s | %s |\n", strings.Replace(sr.name, "x", "×", 1), side, t, float64(sr.pods)/t,
 				dash("%.2f", sr.median(side, func(r result) float64 { return r.cpu })),
 				dash("%.0f", sr.median(side, func(r result) float64 { return r.rssMiB })),
-				ratio(t, kcm),
+				benchkit.Ratio(t, kcm),
 				dash("%.2f", sr.median(side, func(r result) float64 { return r.churn })),
 				dash("%.2f", sr.median(side, func(r result) float64 { return r.down })))
 		}
@@ -145,20 +129,22 @@ func report(all []sizeRuns, sideList []string) string {
 	b.WriteString("\nRatios of the medians (< 1: faster or smaller than kube-controller-manager):\n\n")
 	b.WriteString("| size | host/KCM time | CPU | peak RSS | churn | scale to 0 | floor/KCM time |\n|---|---|---|---|---|---|---|\n")
 	for _, sr := range all {
-		host := func(f func(result) float64) string { return ratio(sr.median("wasmctl-host", f), sr.median("kcm", f)) }
+		host := func(f func(result) float64) string {
+			return benchkit.Ratio(sr.median("wasmctl-host", f), sr.median("kcm", f))
+		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", strings.Replace(sr.name, "x", "×", 1),
 			host(func(r result) float64 { return r.seconds }),
 			host(func(r result) float64 { return r.cpu }),
 			host(func(r result) float64 { return r.rssMiB }),
 			host(func(r result) float64 { return r.churn }),
 			host(func(r result) float64 { return r.down }),
-			ratio(sr.median("floor", func(r result) float64 { return r.seconds }), sr.median("kcm", func(r result) float64 { return r.seconds })))
+			benchkit.Ratio(sr.median("floor", func(r result) float64 { return r.seconds }), sr.median("kcm", func(r result) float64 { return r.seconds })))
 	}
 	return b.String()
 }
 
 func (sr sizeRuns) median(side string, f func(result) float64) float64 {
-	return median(sr.runs[side], f)
+	return benchkit.Median(sr.runs[side], f)
 }
 
 // dash formats v, or "–" when it was not measured (0).
@@ -169,51 +155,9 @@ func dash(format string, v float64) string {
 	return fmt.Sprintf(format, v)
 }
 
-// ratio is a/b as "1.23×", or "–" when either was not measured.
-func ratio(a, b float64) string {
-	if a == 0 || b == 0 {
-		return "–"
-	}
-	return fmt.Sprintf("%.2f×", a/b)
-}
-
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "bench:", err)
 	os.Exit(1)
-}
-
-func median(rs []result, f func(result) float64) float64 {
-	v := make([]float64, len(rs))
-	for i, r := range rs {
-		v[i] = f(r)
-	}
-	sort.Float64s(v)
-	if len(v) == 0 {
-		return 0
-	}
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
-}
-
-// prepare builds the host binary and the plugin, and writes the config.
-func prepare() (bin, cfg string, err error) {
-	dir, err := os.MkdirTemp("", "wasmctl-bench-")
-	if err != nil {
-		return "", "", err
-	}
-	bin = filepath.Join(dir, "wasmctl-host")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/wasmctl-host").CombinedOutput(); err != nil {
-		return "", "", fmt.Errorf("build host: %v\n%s", err, out)
-	}
-	wasm, err := wasmbuild.Build("", "./plugins/replicaset/cmd")
-	if err != nil {
-		return "", "", err
-	}
-	cfg = filepath.Join(dir, "config.yaml")
-	body := fmt.Sprintf("qps: %d\nburst: %d\ncompilationCacheDir: %s/cache\ncontrollers:\n  - {name: replicaset, plugin: %s, workers: 5, timeout: 10s}\n", *qps, *qps, dir, wasm)
-	return bin, cfg, os.WriteFile(cfg, []byte(body), 0o644)
 }
 
 func runOnce(side string, n, r int, bin, cfg string) (result, error) {
@@ -260,7 +204,7 @@ func runOnce(side string, n, r int, bin, cfg string) (result, error) {
 		return result{}, err
 	}
 	time.Sleep(3 * time.Second) // controllers up and synced before the clock starts
-	cpu0 := cpuSeconds(proc)
+	cpu0 := benchkit.CPUSeconds(proc)
 	if side == "floor" {
 		return runFloor(ctx, e, n, r)
 	}
@@ -269,9 +213,9 @@ func runOnce(side string, n, r int, bin, cfg string) (result, error) {
 		return result{}, err
 	}
 	if err := waitFor(ctx, c, proc, func(rss []appsv1.ReplicaSet) bool { return converged(rss, n, r) }, nil); err != nil {
-		return result{}, fmt.Errorf("converge: %w%s", err, logTail(e, side))
+		return result{}, fmt.Errorf("converge: %w%s", err, benchkit.LogTail(e, side))
 	}
-	res := result{side: side, seconds: time.Since(start).Seconds(), cpu: cpuSeconds(proc) - cpu0}
+	res := result{side: side, seconds: time.Since(start).Seconds(), cpu: benchkit.CPUSeconds(proc) - cpu0}
 
 	// Churn: delete 10% of the pods at random; time until all are replaced.
 	pods, err := c.CoreV1().Pods("bench").List(ctx, metav1.ListOptions{})
@@ -296,7 +240,7 @@ func runOnce(side string, n, r int, bin, cfg string) (result, error) {
 		list, err := c.CoreV1().Pods("bench").List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 		return err == nil && len(list.Items) == n*r
 	}); err != nil {
-		return result{}, fmt.Errorf("churn: %w%s", err, logTail(e, side))
+		return result{}, fmt.Errorf("churn: %w%s", err, benchkit.LogTail(e, side))
 	}
 	res.churn = time.Since(start).Seconds()
 
@@ -313,10 +257,10 @@ func runOnce(side string, n, r int, bin, cfg string) (result, error) {
 		list, err := c.CoreV1().Pods("bench").List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 		return err == nil && len(list.Items) == 0
 	}); err != nil {
-		return result{}, fmt.Errorf("scale down: %w%s", err, logTail(e, side))
+		return result{}, fmt.Errorf("scale down: %w%s", err, benchkit.LogTail(e, side))
 	}
 	res.down = time.Since(start).Seconds()
-	res.rssMiB = peakRSS(proc)
+	res.rssMiB = benchkit.PeakRSS(proc)
 	return res, nil
 }
 
@@ -335,23 +279,6 @@ func waitFor(ctx context.Context, c kubernetes.Interface, proc *testenv.Process,
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("not done after %s", *timeout)
-}
-
-// logTail is the end of a side's log, to tell why it failed.
-func logTail(e *testenv.Environment, side string) string {
-	pattern := map[string]string{"kcm": "kube-controller-manager-*.log", "wasmctl-host": "host.log"}[side]
-	files, _ := filepath.Glob(filepath.Join(e.Dir, pattern))
-	if pattern == "" || len(files) == 0 {
-		return ""
-	}
-	data, err := os.ReadFile(files[len(files)-1])
-	if err != nil {
-		return ""
-	}
-	if len(data) > 3000 {
-		data = data[len(data)-3000:]
-	}
-	return fmt.Sprintf("; end of %s:\n%s", filepath.Base(files[len(files)-1]), data)
 }
 
 func converged(rss []appsv1.ReplicaSet, n, r int) bool {
@@ -443,35 +370,4 @@ func parallel(total, workers int, f func(i int) error) error {
 	}
 	wg.Wait()
 	return first
-}
-
-// cpuSeconds is utime+stime of the process from /proc (clock ticks of 100 Hz).
-func cpuSeconds(p *testenv.Process) float64 {
-	if p == nil {
-		return 0
-	}
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
-	if err != nil {
-		return 0
-	}
-	s := string(data)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	utime, _ := strconv.ParseFloat(fields[11], 64)
-	stime, _ := strconv.ParseFloat(fields[12], 64)
-	return (utime + stime) / 100
-}
-
-// peakRSS is VmHWM of the process, in MiB.
-func peakRSS(p *testenv.Process) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			kb, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }

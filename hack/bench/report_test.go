@@ -28,10 +28,3 @@ func TestReport(t *testing.T) {
 		t.Errorf("ratios without kcm:\n%s", got)
 	}
 }
-
-func TestCommand(t *testing.T) {
-	if got, want := command([]string{"-sizes", "500x10,50x100", "-sides", "kcm floor", "-out", "it's"}),
-		`go run ./hack/bench -sizes 500x10,50x100 -sides 'kcm floor' -out 'it'\''s'`; got != want {
-		t.Errorf("got %s\nwant %s", got, want)
-	}
-}

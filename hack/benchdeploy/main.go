@@ -29,15 +29,14 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"wasmctl.dev/wasmctl/hack/internal/benchkit"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -56,7 +55,6 @@ import (
 	"k8s.io/utils/ptr"
 
 	"wasmctl.dev/wasmctl/internal/testenv"
-	"wasmctl.dev/wasmctl/internal/wasmbuild"
 )
 
 var (
@@ -105,7 +103,7 @@ func main() {
 	var bin, cfg string
 	if slices.Contains(sideList, "wasmctl-host") {
 		var err error
-		if bin, cfg, err = prepare(); err != nil {
+		if bin, cfg, err = benchkit.Prepare("wasmctl-benchdeploy-", *qps, "deployment", "replicaset"); err != nil {
 			fatal(err)
 		}
 		tmpDir = filepath.Dir(bin)
@@ -126,7 +124,7 @@ func main() {
 			runs[side] = append(runs[side], res)
 		}
 	}
-	md := fmt.Sprintf("Command: `%s`. %s\n\n%s", command(os.Args[1:]), settings(), report(runs, sideList))
+	md := fmt.Sprintf("Command: `%s`. %s\n\n%s", benchkit.Command("go run ./hack/benchdeploy", os.Args[1:]), settings(), report(runs, sideList))
 	fmt.Print("\n" + md)
 	if *out != "" {
 		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
@@ -137,18 +135,6 @@ func main() {
 
 // total is the pods of one rollout.
 func total() int { return *deployments * *replicas }
-
-// command is how this run was started, for the reader to repeat it.
-func command(args []string) string {
-	parts := []string{"go run ./hack/benchdeploy"}
-	for _, a := range args {
-		if a == "" || strings.ContainsAny(a, " \t'\"$\\*?[]{}()<>|&;#~`") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		parts = append(parts, a)
-	}
-	return strings.Join(parts, " ")
-}
 
 // settings states the flags that shape the numbers, defaults included.
 func settings() string {
@@ -170,7 +156,7 @@ func settings() string {
 
 // report renders the medians per side, then the ratios host/KCM.
 func report(runs map[string][]result, sideList []string) string {
-	med := func(side string, f func(result) float64) float64 { return median(runs[side], f) }
+	med := func(side string, f func(result) float64) float64 { return benchkit.Median(runs[side], f) }
 	secs := func(r result) float64 { return r.seconds }
 	cpu := func(r result) float64 { return r.cpu }
 	rss := func(r result) float64 { return r.rssMiB }
@@ -189,7 +175,7 @@ func report(runs map[string][]result, sideList []string) string {
 	}
 	b.WriteString("\nRatios of the medians (< 1: faster or smaller than kube-controller-manager):\n\n")
 	b.WriteString("| host/KCM time | CPU | peak RSS | RSS at the end | first rollout time | its CPU |\n|---|---|---|---|---|---|\n")
-	host := func(f func(result) float64) string { return ratio(med("wasmctl-host", f), med("kcm", f)) }
+	host := func(f func(result) float64) string { return benchkit.Ratio(med("wasmctl-host", f), med("kcm", f)) }
 	fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", host(secs), host(cpu), host(rss), host(end), host(first), host(firstCPU))
 	return b.String()
 }
@@ -208,29 +194,6 @@ func callLine(cs map[string]calls) string {
 	return strings.Join(parts, "; ")
 }
 
-// ratio is a/b as "1.23×", or "–" when either was not measured.
-func ratio(a, b float64) string {
-	if a == 0 || b == 0 {
-		return "–"
-	}
-	return fmt.Sprintf("%.2f×", a/b)
-}
-
-func median(rs []result, f func(result) float64) float64 {
-	v := make([]float64, len(rs))
-	for i, r := range rs {
-		v[i] = f(r)
-	}
-	sort.Float64s(v)
-	if len(v) == 0 {
-		return 0
-	}
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
-}
-
 // tmpDir holds the host binary, its config and compilation cache, removed
 // at the end.
 var tmpDir string
@@ -241,31 +204,6 @@ func fatal(err error) {
 		os.RemoveAll(tmpDir)
 	}
 	os.Exit(1)
-}
-
-// prepare builds the host binary and the two plugins, and writes the config.
-func prepare() (bin, cfg string, err error) {
-	dir, err := os.MkdirTemp("", "wasmctl-benchdeploy-")
-	if err != nil {
-		return "", "", err
-	}
-	bin = filepath.Join(dir, "wasmctl-host")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/wasmctl-host").CombinedOutput(); err != nil {
-		return "", "", fmt.Errorf("build host: %v\n%s", err, out)
-	}
-	dep, err := wasmbuild.Build("", "./plugins/deployment/cmd")
-	if err != nil {
-		return "", "", err
-	}
-	rs, err := wasmbuild.Build("", "./plugins/replicaset/cmd")
-	if err != nil {
-		return "", "", err
-	}
-	cfg = filepath.Join(dir, "config.yaml")
-	body := fmt.Sprintf("qps: %d\nburst: %d\ncompilationCacheDir: %s/cache\ncontrollers:\n"+
-		"  - {name: deployment, plugin: %s, workers: 5, timeout: 10s}\n"+
-		"  - {name: replicaset, plugin: %s, workers: 5, timeout: 10s}\n", *qps, *qps, dir, dep, rs)
-	return bin, cfg, os.WriteFile(cfg, []byte(body), 0o644)
 }
 
 func runOnce(side, bin, cfg string) (result, error) {
@@ -311,14 +249,14 @@ func runOnce(side, bin, cfg string) (result, error) {
 	// The clock starts once the controller is up with synced caches (the
 	// host compiles the plugins first: seconds on a cold compilation cache).
 	if err := waitReady(e, side, proc); err != nil {
-		return result{}, fmt.Errorf("%w%s", err, logTail(e, side))
+		return result{}, fmt.Errorf("%w%s", err, benchkit.LogTail(e, side))
 	}
 	time.Sleep(time.Second)
 	var res result
 	res.side = side
 
 	// The first rollout: every Deployment created, until all are complete.
-	cpu0 := cpuSeconds(proc)
+	cpu0 := benchkit.CPUSeconds(proc)
 	start := time.Now()
 	at, err := k.rollout(proc, image1, func() error {
 		return parallel(*deployments, func(i int) error {
@@ -327,9 +265,9 @@ func runOnce(side, bin, cfg string) (result, error) {
 		})
 	})
 	if err != nil {
-		return result{}, fmt.Errorf("first rollout: %w; %s%s", err, k.progress(image1), logTail(e, side))
+		return result{}, fmt.Errorf("first rollout: %w; %s%s", err, k.progress(image1), benchkit.LogTail(e, side))
 	}
-	res.first, res.firstCPU = at.Sub(start).Seconds(), cpuSeconds(proc)-cpu0
+	res.first, res.firstCPU = at.Sub(start).Seconds(), benchkit.CPUSeconds(proc)-cpu0
 
 	// The timed rollout: every template patched to the new image.
 	time.Sleep(time.Second)
@@ -348,7 +286,7 @@ func runOnce(side, bin, cfg string) (result, error) {
 			go func() { profiled <- fetchProfile(pprofAddr, path) }()
 		}
 	}
-	cpu0 = cpuSeconds(proc)
+	cpu0 = benchkit.CPUSeconds(proc)
 	start = time.Now()
 	at, err = k.rollout(proc, image2, func() error {
 		return parallel(*deployments, func(i int) error {
@@ -357,9 +295,9 @@ func runOnce(side, bin, cfg string) (result, error) {
 		})
 	})
 	if err != nil {
-		return result{}, fmt.Errorf("rollout: %w; %s%s", err, k.progress(image2), logTail(e, side))
+		return result{}, fmt.Errorf("rollout: %w; %s%s", err, k.progress(image2), benchkit.LogTail(e, side))
 	}
-	res.seconds, res.cpu = at.Sub(start).Seconds(), cpuSeconds(proc)-cpu0
+	res.seconds, res.cpu = at.Sub(start).Seconds(), benchkit.CPUSeconds(proc)-cpu0
 	res.pods, res.updates = k.created.Load()-created0, k.updates.Load()-updates0
 	if metricsAddr != "" {
 		after, err := scrapeCalls(metricsAddr)
@@ -377,9 +315,9 @@ func runOnce(side, bin, cfg string) (result, error) {
 		}
 	}
 	if err := checkEnd(ctx, c); err != nil {
-		return result{}, fmt.Errorf("%w%s", err, logTail(e, side))
+		return result{}, fmt.Errorf("%w%s", err, benchkit.LogTail(e, side))
 	}
-	res.rssMiB, res.endMiB = memory(proc, "VmHWM:"), memory(proc, "VmRSS:")
+	res.rssMiB, res.endMiB = benchkit.Memory(proc, "VmHWM:"), benchkit.Memory(proc, "VmRSS:")
 	return res, nil
 }
 
@@ -828,7 +766,7 @@ var readyLines = map[string]struct {
 func waitReady(e *testenv.Environment, side string, proc *testenv.Process) error {
 	want := readyLines[side]
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		data, _ := os.ReadFile(logFile(e, side))
+		data, _ := os.ReadFile(benchkit.LogFile(e, side))
 		log, ok := string(data), true
 		for _, line := range want.lines {
 			ok = ok && strings.Contains(log, line)
@@ -841,55 +779,4 @@ func waitReady(e *testenv.Environment, side string, proc *testenv.Process) error
 		}
 	}
 	return fmt.Errorf("the controller not ready after two minutes")
-}
-
-// logFile is the path of a side's log.
-func logFile(e *testenv.Environment, side string) string {
-	pattern := map[string]string{"kcm": "kube-controller-manager-*.log", "wasmctl-host": "host.log"}[side]
-	files, _ := filepath.Glob(filepath.Join(e.Dir, pattern))
-	if pattern == "" || len(files) == 0 {
-		return ""
-	}
-	return files[len(files)-1]
-}
-
-// logTail is the end of a side's log, to tell why it failed.
-func logTail(e *testenv.Environment, side string) string {
-	path := logFile(e, side)
-	data, err := os.ReadFile(path)
-	if path == "" || err != nil {
-		return ""
-	}
-	if len(data) > 3000 {
-		data = data[len(data)-3000:]
-	}
-	return fmt.Sprintf("; end of %s:\n%s", filepath.Base(path), data)
-}
-
-// cpuSeconds is utime+stime of the process from /proc (clock ticks of 100 Hz).
-func cpuSeconds(p *testenv.Process) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
-	if err != nil {
-		return 0
-	}
-	s := string(data)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	utime, _ := strconv.ParseFloat(fields[11], 64)
-	stime, _ := strconv.ParseFloat(fields[12], 64)
-	return (utime + stime) / 100
-}
-
-// memory is a line of the process's /proc status (VmHWM:, VmRSS:), in MiB.
-func memory(p *testenv.Process, key string) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, key) {
-			kb, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }

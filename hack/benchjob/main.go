@@ -19,15 +19,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"wasmctl.dev/wasmctl/hack/internal/benchkit"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -41,7 +38,6 @@ import (
 	"k8s.io/utils/ptr"
 
 	"wasmctl.dev/wasmctl/internal/testenv"
-	"wasmctl.dev/wasmctl/internal/wasmbuild"
 )
 
 var (
@@ -76,7 +72,7 @@ func main() {
 	var bin, cfg string
 	if slices.Contains(sideList, "wasmctl-host") {
 		var err error
-		if bin, cfg, err = prepare(); err != nil {
+		if bin, cfg, err = benchkit.Prepare("wasmctl-benchjob-", *qps, "job"); err != nil {
 			fatal(err)
 		}
 	}
@@ -92,25 +88,13 @@ func main() {
 			runs[side] = append(runs[side], res)
 		}
 	}
-	md := fmt.Sprintf("Command: `%s`. %s\n\n%s", command(os.Args[1:]), settings(), report(runs, sideList))
+	md := fmt.Sprintf("Command: `%s`. %s\n\n%s", benchkit.Command("go run ./hack/benchjob", os.Args[1:]), settings(), report(runs, sideList))
 	fmt.Print("\n" + md)
 	if *out != "" {
 		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
 			fatal(err)
 		}
 	}
-}
-
-// command is how this run was started, for the reader to repeat it.
-func command(args []string) string {
-	parts := []string{"go run ./hack/benchjob"}
-	for _, a := range args {
-		if a == "" || strings.ContainsAny(a, " \t'\"$\\*?[]{}()<>|&;#~`") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		parts = append(parts, a)
-	}
-	return strings.Join(parts, " ")
 }
 
 // settings states the flags that shape the numbers, defaults included.
@@ -129,7 +113,7 @@ func settings() string {
 
 // report renders the medians per side, then the ratios host/KCM.
 func report(runs map[string][]result, sideList []string) string {
-	med := func(side string, f func(result) float64) float64 { return median(runs[side], f) }
+	med := func(side string, f func(result) float64) float64 { return benchkit.Median(runs[side], f) }
 	secs := func(r result) float64 { return r.seconds }
 	cpu := func(r result) float64 { return r.cpu }
 	rss := func(r result) float64 { return r.rssMiB }
@@ -141,56 +125,14 @@ func report(runs map[string][]result, sideList []string) string {
 	}
 	b.WriteString("\nRatios of the medians (< 1: faster or smaller than kube-controller-manager):\n\n")
 	b.WriteString("| host/KCM time | CPU | peak RSS |\n|---|---|---|\n")
-	host := func(f func(result) float64) string { return ratio(med("wasmctl-host", f), med("kcm", f)) }
+	host := func(f func(result) float64) string { return benchkit.Ratio(med("wasmctl-host", f), med("kcm", f)) }
 	fmt.Fprintf(&b, "| %s | %s | %s |\n", host(secs), host(cpu), host(rss))
 	return b.String()
-}
-
-// ratio is a/b as "1.23×", or "–" when either was not measured.
-func ratio(a, b float64) string {
-	if a == 0 || b == 0 {
-		return "–"
-	}
-	return fmt.Sprintf("%.2f×", a/b)
-}
-
-func median(rs []result, f func(result) float64) float64 {
-	v := make([]float64, len(rs))
-	for i, r := range rs {
-		v[i] = f(r)
-	}
-	sort.Float64s(v)
-	if len(v) == 0 {
-		return 0
-	}
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "benchjob:", err)
 	os.Exit(1)
-}
-
-// prepare builds the host binary and the plugin, and writes the config.
-func prepare() (bin, cfg string, err error) {
-	dir, err := os.MkdirTemp("", "wasmctl-benchjob-")
-	if err != nil {
-		return "", "", err
-	}
-	bin = filepath.Join(dir, "wasmctl-host")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/wasmctl-host").CombinedOutput(); err != nil {
-		return "", "", fmt.Errorf("build host: %v\n%s", err, out)
-	}
-	wasm, err := wasmbuild.Build("", "./plugins/job/cmd")
-	if err != nil {
-		return "", "", err
-	}
-	cfg = filepath.Join(dir, "config.yaml")
-	body := fmt.Sprintf("qps: %d\nburst: %d\ncompilationCacheDir: %s/cache\ncontrollers:\n  - {name: job, plugin: %s, workers: 5, timeout: 10s}\n", *qps, *qps, dir, wasm)
-	return bin, cfg, os.WriteFile(cfg, []byte(body), 0o644)
 }
 
 func runOnce(side, bin, cfg string) (result, error) {
@@ -227,10 +169,10 @@ func runOnce(side, bin, cfg string) (result, error) {
 	// The clock starts once the controller is up with synced caches (the
 	// host compiles the plugin first: seconds on a cold compilation cache).
 	if err := waitReady(e, side, proc); err != nil {
-		return result{}, fmt.Errorf("%w%s", err, logTail(e, side))
+		return result{}, fmt.Errorf("%w%s", err, benchkit.LogTail(e, side))
 	}
 	time.Sleep(time.Second)
-	cpu0 := cpuSeconds(proc)
+	cpu0 := benchkit.CPUSeconds(proc)
 
 	start := time.Now()
 	if _, err := c.BatchV1().Jobs(ns).Create(ctx, newJob(), metav1.CreateOptions{}); err != nil {
@@ -238,11 +180,11 @@ func runOnce(side, bin, cfg string) (result, error) {
 	}
 	if err := k.waitFinished(proc); err != nil {
 		j, _ := c.BatchV1().Jobs(ns).Get(ctx, jobName, metav1.GetOptions{})
-		return result{}, fmt.Errorf("%w; Job status %s%s", err, statusLine(j), logTail(e, side))
+		return result{}, fmt.Errorf("%w; Job status %s%s", err, statusLine(j), benchkit.LogTail(e, side))
 	}
-	res := result{side: side, seconds: k.finishedAt.Sub(start).Seconds(), cpu: cpuSeconds(proc) - cpu0}
+	res := result{side: side, seconds: k.finishedAt.Sub(start).Seconds(), cpu: benchkit.CPUSeconds(proc) - cpu0}
 	if err := checkEnd(ctx, c); err != nil {
-		return result{}, fmt.Errorf("%w%s", err, logTail(e, side))
+		return result{}, fmt.Errorf("%w%s", err, benchkit.LogTail(e, side))
 	}
 	pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -250,7 +192,7 @@ func runOnce(side, bin, cfg string) (result, error) {
 	}
 	res.pods = len(pods.Items)
 	res.updates = k.updates.Load()
-	res.rssMiB = peakRSS(proc)
+	res.rssMiB = benchkit.PeakRSS(proc)
 	return res, nil
 }
 
@@ -455,7 +397,7 @@ var readyLines = map[string][]string{
 // waitReady waits for a side's readyLines in its log, for at most a minute.
 func waitReady(e *testenv.Environment, side string, proc *testenv.Process) error {
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		data, _ := os.ReadFile(logFile(e, side))
+		data, _ := os.ReadFile(benchkit.LogFile(e, side))
 		rest, ok := string(data), true
 		for _, line := range readyLines[side] {
 			if _, rest, ok = strings.Cut(rest, line); !ok {
@@ -470,55 +412,4 @@ func waitReady(e *testenv.Environment, side string, proc *testenv.Process) error
 		}
 	}
 	return fmt.Errorf("the controller not ready after a minute")
-}
-
-// logFile is the path of a side's log.
-func logFile(e *testenv.Environment, side string) string {
-	pattern := map[string]string{"kcm": "kube-controller-manager-*.log", "wasmctl-host": "host.log"}[side]
-	files, _ := filepath.Glob(filepath.Join(e.Dir, pattern))
-	if pattern == "" || len(files) == 0 {
-		return ""
-	}
-	return files[len(files)-1]
-}
-
-// logTail is the end of a side's log, to tell why it failed.
-func logTail(e *testenv.Environment, side string) string {
-	path := logFile(e, side)
-	data, err := os.ReadFile(path)
-	if path == "" || err != nil {
-		return ""
-	}
-	if len(data) > 3000 {
-		data = data[len(data)-3000:]
-	}
-	return fmt.Sprintf("; end of %s:\n%s", filepath.Base(path), data)
-}
-
-// cpuSeconds is utime+stime of the process from /proc (clock ticks of 100 Hz).
-func cpuSeconds(p *testenv.Process) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
-	if err != nil {
-		return 0
-	}
-	s := string(data)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	utime, _ := strconv.ParseFloat(fields[11], 64)
-	stime, _ := strconv.ParseFloat(fields[12], 64)
-	return (utime + stime) / 100
-}
-
-// peakRSS is VmHWM of the process, in MiB.
-func peakRSS(p *testenv.Process) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			kb, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }

@@ -1,0 +1,136 @@
+// Package benchkit is what the side-by-side benchmarks (hack/bench,
+// hack/benchjob, hack/benchdeploy) share: building the host and its
+// plugins, reading a controller process's CPU and memory from /proc, the
+// logs of each side, and the medians and ratios of the report.
+package benchkit
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"wasmctl.dev/wasmctl/internal/testenv"
+	"wasmctl.dev/wasmctl/internal/wasmbuild"
+)
+
+// Command is the shell command that ran prog ("go run ./hack/bench") with
+// args, each quoted where a shell would need it.
+func Command(prog string, args []string) string {
+	parts := []string{prog}
+	for _, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t'\"$\\*?[]{}()<>|&;#~`") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}
+
+// Prepare builds wasmctl-host and the plugins (by directory name under
+// plugins/) into a new temporary directory named after prefix, and writes
+// a config running each with 5 workers, a 10 s timeout and the client
+// limits qps/burst = qps. The caller removes filepath.Dir(bin).
+func Prepare(prefix string, qps int, plugins ...string) (bin, cfg string, err error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", "", err
+	}
+	bin = filepath.Join(dir, "wasmctl-host")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/wasmctl-host").CombinedOutput(); err != nil {
+		return "", "", fmt.Errorf("build host: %v\n%s", err, out)
+	}
+	body := fmt.Sprintf("qps: %d\nburst: %d\ncompilationCacheDir: %s/cache\ncontrollers:\n", qps, qps, dir)
+	for _, p := range plugins {
+		wasm, err := wasmbuild.Build("", "./plugins/"+p+"/cmd")
+		if err != nil {
+			return "", "", err
+		}
+		body += fmt.Sprintf("  - {name: %s, plugin: %s, workers: 5, timeout: 10s}\n", p, wasm)
+	}
+	cfg = filepath.Join(dir, "config.yaml")
+	return bin, cfg, os.WriteFile(cfg, []byte(body), 0o644)
+}
+
+// Ratio is a/b as "1.23×", "–" when either is 0.
+func Ratio(a, b float64) string {
+	if a == 0 || b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+// Median is the median of f over rs (0 for none).
+func Median[T any](rs []T, f func(T) float64) float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	sort.Float64s(v)
+	if len(v) == 0 {
+		return 0
+	}
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// LogFile is the path of a side's log ("kcm" or "wasmctl-host") in e's
+// directory, "" if there is none.
+func LogFile(e *testenv.Environment, side string) string {
+	pattern := map[string]string{"kcm": "kube-controller-manager-*.log", "wasmctl-host": "host.log"}[side]
+	files, _ := filepath.Glob(filepath.Join(e.Dir, pattern))
+	if pattern == "" || len(files) == 0 {
+		return ""
+	}
+	return files[len(files)-1]
+}
+
+// LogTail is the end of a side's log, to tell why it failed ("" if none).
+func LogTail(e *testenv.Environment, side string) string {
+	path := LogFile(e, side)
+	data, err := os.ReadFile(path)
+	if path == "" || err != nil {
+		return ""
+	}
+	if len(data) > 3000 {
+		data = data[len(data)-3000:]
+	}
+	return fmt.Sprintf("; end of %s:\n%s", filepath.Base(path), data)
+}
+
+// CPUSeconds is utime+stime of the process from /proc (clock ticks of 100 Hz).
+func CPUSeconds(p *testenv.Process) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / 100
+}
+
+// Memory is the /proc/PID/status line key ("VmHWM:" peak RSS, "VmRSS:"
+// now) of the process, in MiB.
+func Memory(p *testenv.Process, key string) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, key) {
+			kb, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// PeakRSS is VmHWM of the process, in MiB.
+func PeakRSS(p *testenv.Process) float64 { return Memory(p, "VmHWM:") }
