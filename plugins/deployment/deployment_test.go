@@ -128,6 +128,22 @@ func (w world) request(t testing.TB) []byte {
 	return raw(req)
 }
 
+// midRollout is a rollout of 3 (deadline 10 s) whose new ReplicaSet has one
+// pod not yet available, last seen progressing ago.
+func midRollout(ago time.Duration) world {
+	d := newDeployment(3, image("nginx:1.28"), observed, func(d *appsv1.Deployment) { d.Spec.ProgressDeadlineSeconds = ptr.To[int32](10) })
+	old, cur := rsOf(d, "nginx:1.27", "1", 3, 3, time.Hour), rsOf(d, "nginx:1.28", "2", 1, 0, time.Minute)
+	d.Annotations = map[string]string{deployment.RevisionAnnotation: "2"}
+	at := metav1.NewTime(now.Add(-ago))
+	d.Status = appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 4, UpdatedReplicas: 1, ReadyReplicas: 3, AvailableReplicas: 3, UnavailableReplicas: 1,
+		TerminatingReplicas: ptr.To[int32](0),
+		Conditions: []appsv1.DeploymentCondition{
+			{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable", Message: "Deployment has minimum availability.", LastUpdateTime: at, LastTransitionTime: at},
+			{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "ReplicaSetUpdated", Message: `ReplicaSet "web-nginx128" is progressing.`, LastUpdateTime: at, LastTransitionTime: at},
+		}}
+	return world{d: d, rss: []*appsv1.ReplicaSet{old, cur}}
+}
+
 // result is a response decoded into what a test checks.
 type result struct {
 	ops     []string // "create web-x", "patch web-x", "delete web-x", "updateStatus", "update"
@@ -409,20 +425,8 @@ func TestReconcile(t *testing.T) {
 			}
 		},
 	}, {
-		name: "progress is checked again when the deadline passes (lastUpdateTime + deadline + 1 s)",
-		world: func() world {
-			d := newDeployment(3, image("nginx:1.28"), observed, func(d *appsv1.Deployment) { d.Spec.ProgressDeadlineSeconds = ptr.To[int32](10) })
-			old, cur := rsOf(d, "nginx:1.27", "1", 3, 3, time.Hour), rsOf(d, "nginx:1.28", "2", 1, 0, time.Minute)
-			d.Annotations = map[string]string{deployment.RevisionAnnotation: "2"}
-			at := metav1.NewTime(now.Add(-4 * time.Second))
-			d.Status = appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 4, UpdatedReplicas: 1, ReadyReplicas: 3, AvailableReplicas: 3, UnavailableReplicas: 1,
-				TerminatingReplicas: ptr.To[int32](0),
-				Conditions: []appsv1.DeploymentCondition{
-					{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable", Message: "Deployment has minimum availability.", LastUpdateTime: at, LastTransitionTime: at},
-					{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "ReplicaSetUpdated", Message: `ReplicaSet "web-nginx128" is progressing.`, LastUpdateTime: at, LastTransitionTime: at},
-				}}
-			return world{d: d, rss: []*appsv1.ReplicaSet{old, cur}}
-		},
+		name:  "progress is checked again when the deadline passes (lastUpdateTime + deadline + 1 s)",
+		world: func() world { return midRollout(4 * time.Second) },
 		check: func(t *testing.T, r result) {
 			if len(r.ops) != 0 {
 				t.Fatalf("actions %q, want none", r.ops)
@@ -432,20 +436,8 @@ func TestReconcile(t *testing.T) {
 			}
 		},
 	}, {
-		name: "past the deadline without progress: Progressing False ProgressDeadlineExceeded",
-		world: func() world {
-			d := newDeployment(3, image("nginx:1.28"), observed, func(d *appsv1.Deployment) { d.Spec.ProgressDeadlineSeconds = ptr.To[int32](10) })
-			old, cur := rsOf(d, "nginx:1.27", "1", 3, 3, time.Hour), rsOf(d, "nginx:1.28", "2", 1, 0, time.Minute)
-			d.Annotations = map[string]string{deployment.RevisionAnnotation: "2"}
-			at := metav1.NewTime(now.Add(-11 * time.Second))
-			d.Status = appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 4, UpdatedReplicas: 1, ReadyReplicas: 3, AvailableReplicas: 3, UnavailableReplicas: 1,
-				TerminatingReplicas: ptr.To[int32](0),
-				Conditions: []appsv1.DeploymentCondition{
-					{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable", Message: "Deployment has minimum availability.", LastUpdateTime: at, LastTransitionTime: at},
-					{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "ReplicaSetUpdated", Message: `ReplicaSet "web-nginx128" is progressing.`, LastUpdateTime: at, LastTransitionTime: at},
-				}}
-			return world{d: d, rss: []*appsv1.ReplicaSet{old, cur}}
-		},
+		name:  "past the deadline without progress: Progressing False ProgressDeadlineExceeded",
+		world: func() world { return midRollout(11 * time.Second) },
 		check: func(t *testing.T, r result) {
 			c := r.cond(appsv1.DeploymentProgressing)
 			if c == nil || c.Status != corev1.ConditionFalse || c.Reason != "ProgressDeadlineExceeded" || c.Message != `ReplicaSet "web-nginx128" has timed out progressing.` {
