@@ -73,17 +73,17 @@ func userDeployment(ns, name string, replicas int32, edit ...func(*appsv1.Deploy
 	return d
 }
 
-// readyPods marks every pod of ns Running and Ready through the status
-// subresource, as a kubelet would report them, until the test ends; pods
-// the filter refuses stay Pending.
-func readyPods(t *testing.T, ns string, filter func(*corev1.Pod) bool) {
+// readyPods marks every pod of ns (through c) Running and Ready through the
+// status subresource, as a kubelet would report them, until the test ends;
+// pods the filter refuses stay Pending (it is asked again each round).
+func readyPods(t *testing.T, c kubernetes.Interface, ns string, filter func(*corev1.Pod) bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	t.Cleanup(func() { cancel(); <-done })
 	go func() {
 		defer close(done)
 		for ctx.Err() == nil {
-			pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 			if err == nil {
 				for i := range pods.Items {
 					p := &pods.Items[i]
@@ -93,7 +93,7 @@ func readyPods(t *testing.T, ns string, filter func(*corev1.Pod) bool) {
 					now := metav1.Now()
 					p.Status.Phase = corev1.PodRunning
 					p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now}}
-					_, _ = cs.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+					_, _ = c.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{})
 				}
 			}
 			select {
@@ -173,7 +173,7 @@ func TestRolloutWithKubectl(t *testing.T) {
 	testenv.Require(t, env)
 	ctx := context.Background()
 	ns := env.Namespace(t, nil, "rollout")
-	readyPods(t, ns, nil)
+	readyPods(t, cs, ns, nil)
 	if _, err := cs.AppsV1().Deployments(ns).Create(ctx, userDeployment(ns, "web", 3, func(d *appsv1.Deployment) {
 		d.Spec.Template.Spec.Containers[0].Name = "web"
 	}), metav1.CreateOptions{}); err != nil {
@@ -268,7 +268,7 @@ func TestRecreate(t *testing.T) {
 	testenv.Require(t, env)
 	ctx := context.Background()
 	ns := env.Namespace(t, nil, "recreate")
-	readyPods(t, ns, nil)
+	readyPods(t, cs, ns, nil)
 	d, err := cs.AppsV1().Deployments(ns).Create(ctx, userDeployment(ns, "db", 2, func(d *appsv1.Deployment) {
 		d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
 	}), metav1.CreateOptions{})
@@ -353,7 +353,7 @@ func TestAdoption(t *testing.T) {
 	testenv.Require(t, env)
 	ctx := context.Background()
 	ns := env.Namespace(t, nil, "adopt")
-	readyPods(t, ns, nil)
+	readyPods(t, cs, ns, nil)
 	orphan := &appsv1.ReplicaSet{
 		ObjectMeta: metav1.ObjectMeta{Name: "adp-orphan", Namespace: ns, Labels: map[string]string{"app": "adp"}},
 		Spec: appsv1.ReplicaSetSpec{
@@ -393,7 +393,7 @@ func TestRecreateWaitsForTerminatingPods(t *testing.T) {
 	testenv.Require(t, env)
 	ctx := context.Background()
 	ns := env.Namespace(t, nil, "recreate-terminating")
-	readyPods(t, ns, nil)
+	readyPods(t, cs, ns, nil)
 	if _, err := cs.AppsV1().Deployments(ns).Create(ctx, userDeployment(ns, "db", 2, func(d *appsv1.Deployment) {
 		d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
 	}), metav1.CreateOptions{}); err != nil {

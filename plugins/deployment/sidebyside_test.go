@@ -28,7 +28,7 @@ import (
 	"wasmctl.dev/wasmctl/internal/testenv"
 )
 
-// Images with a meaning for the pods' "kubelet" (sbsReadyPods): pods of
+// Images with a meaning for the pods' "kubelet" (readyPods): pods of
 // sbsNeverImage never become ready, pods of sbsSlowImage only once the
 // test lets them.
 const (
@@ -80,7 +80,7 @@ func TestSideBySideWithKubeControllerManager(t *testing.T) {
 	var slowReady atomic.Bool
 	for _, s := range sides {
 		env.Namespace(t, s.c, ns)
-		sbsReadyPods(t, s.c, ns, func(p *corev1.Pod) bool {
+		readyPods(t, s.c, ns, func(p *corev1.Pod) bool {
 			switch p.Spec.Containers[0].Image {
 			case sbsNeverImage:
 				return false
@@ -270,37 +270,6 @@ func sbsKubectl(t *testing.T, kubeconfig string, args ...string) string {
 		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
-}
-
-// sbsReadyPods is readyPods for any client: every pod of ns that ready
-// accepts is marked Running and Ready through the status subresource until
-// the test ends; the others stay Pending (ready is asked again each round).
-func sbsReadyPods(t *testing.T, c kubernetes.Interface, ns string, ready func(*corev1.Pod) bool) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	t.Cleanup(func() { cancel(); <-done })
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-			if err == nil {
-				for i := range pods.Items {
-					p := &pods.Items[i]
-					if p.Status.Phase == corev1.PodRunning || p.DeletionTimestamp != nil || !ready(p) {
-						continue
-					}
-					now := metav1.Now()
-					p.Status.Phase = corev1.PodRunning
-					p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now}}
-					_, _ = c.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{})
-				}
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
-	}()
 }
 
 // sbsView is what a user sees of the namespace's Deployments and their
