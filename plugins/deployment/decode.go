@@ -101,6 +101,12 @@ type templates struct {
 	deployment []byte // the Deployment's template spec
 	raw        map[types.UID][]byte
 	decoded    map[types.UID]*corev1.PodSpec
+	// equal memoises equalIgnoreHash for this call's ReplicaSets (upstream
+	// looks for the new ReplicaSet twice per sync); dMeta and dSum are the
+	// Deployment's side of the comparison, computed once.
+	equal map[types.UID]bool
+	dMeta *metav1.ObjectMeta
+	dSum  uint64
 }
 
 // spec returns rs's template spec, decoding it once. A ReplicaSet built in
@@ -151,10 +157,27 @@ func sum64(b []byte) uint64 {
 // empty are equal, quantities compare by value), as upstream's
 // EqualIgnoreHash.
 func (t *templates) equalIgnoreHash(d *appsv1.Deployment, rs *appsv1.ReplicaSet) (bool, error) {
-	m1, m2 := d.Spec.Template.ObjectMeta.DeepCopy(), rs.Spec.Template.ObjectMeta.DeepCopy()
-	delete(m1.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
-	delete(m2.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
-	if !equality.Semantic.DeepEqual(m1, m2) {
+	if rs.UID != "" {
+		if eq, ok := t.equal[rs.UID]; ok {
+			return eq, nil
+		}
+	}
+	eq, err := t.compare(d, rs)
+	if err == nil && rs.UID != "" {
+		t.equal[rs.UID] = eq
+	}
+	return eq, err
+}
+
+func (t *templates) compare(d *appsv1.Deployment, rs *appsv1.ReplicaSet) (bool, error) {
+	if t.dMeta == nil {
+		t.dMeta = d.Spec.Template.ObjectMeta.DeepCopy()
+		delete(t.dMeta.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
+		t.dSum = sum64(t.deployment)
+	}
+	m := rs.Spec.Template.ObjectMeta.DeepCopy()
+	delete(m.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
+	if !equality.Semantic.DeepEqual(t.dMeta, m) {
 		return false, nil
 	}
 	raw, ok := t.raw[rs.UID]
@@ -164,7 +187,7 @@ func (t *templates) equalIgnoreHash(d *appsv1.Deployment, rs *appsv1.ReplicaSet)
 	if bytes.Equal(raw, t.deployment) {
 		return true, nil
 	}
-	key := [2]uint64{sum64(t.deployment), sum64(raw)}
+	key := [2]uint64{t.dSum, sum64(raw)}
 	if eq, ok := equalCache[key]; ok {
 		return eq, nil
 	}

@@ -101,8 +101,7 @@ type sync struct {
 
 	created *appsv1.ReplicaSet // the new ReplicaSet this call creates
 
-	resp       *abi.ReconcileResponse
-	claims     []abi.Action
+	resp       *abi.ReconcileResponse // the claims until response() adds the rest
 	rsWrites   []*rsWrite
 	deletes    []abi.Action
 	statusOnly bool // a write of the primary is due even if unchanged (collision)
@@ -133,7 +132,7 @@ func newSync(req *abi.ReconcileRequest) (*sync, error) {
 		return nil, err
 	}
 	s := &sync{req: req, now: now, orig: orig, d: orig.DeepCopy(), resp: abi.NewResponse(),
-		t: &templates{deployment: tspec, raw: map[types.UID][]byte{}, decoded: map[types.UID]*corev1.PodSpec{}}}
+		t: &templates{deployment: tspec, raw: map[types.UID][]byte{}, decoded: map[types.UID]*corev1.PodSpec{}, equal: map[types.UID]bool{}}}
 	return s, nil
 }
 
@@ -263,9 +262,8 @@ func (s *sync) claim() error {
 			return err
 		}
 	}
-	// Adoptions and releases go first in the response, before any write
-	// that relies on them.
-	s.claims, s.resp.Actions = s.resp.Actions, nil
+	// Adoptions and releases are the response's first actions: nothing
+	// else is added to it before response().
 	return nil
 }
 
@@ -410,9 +408,6 @@ func (s *sync) getAllReplicaSetsAndSyncRevision(create bool) (*appsv1.ReplicaSet
 	}
 	*newRS.Spec.Replicas = count
 	setNewReplicaSetAnnotations(d, newRS, newRevision, false, maxRevHistoryLengthInChars)
-	if err := s.resp.Add(abi.OpCreate, newRS); err != nil {
-		return nil, nil, err
-	}
 	if count > 0 {
 		s.event(corev1.EventTypeNormal, ReasonScalingReplicaSet, true, "Scaled up replica set %s from 0 to %d", name, count)
 	}
@@ -604,9 +599,10 @@ func setDeploymentRevision(d *appsv1.Deployment, revision string) bool {
 // of upstream's status writes of a sync folded into the last, which is
 // what they converge to) and, for a rollback, its update.
 func (s *sync) response() *abi.ReconcileResponse {
-	resp := s.resp
-	create := resp.Actions
-	resp.Actions = append(append([]abi.Action{}, s.claims...), create...)
+	resp := s.resp // holds the claims
+	if s.created != nil {
+		_ = resp.Add(abi.OpCreate, s.created) // a typed object: cannot fail
+	}
 	for _, w := range s.rsWrites {
 		patch := map[string]any{}
 		meta := map[string]any{"resourceVersion": w.orig.ResourceVersion}
