@@ -149,6 +149,16 @@ type Action struct {
 	Subresource string `json:"subresource,omitempty"`
 	// PropagationPolicy is Orphan, Background or Foreground (OpDelete only).
 	PropagationPolicy string `json:"propagationPolicy,omitempty"`
+	// OnSuccess are Events recorded on the primary when this action
+	// applied (a delete or patch that found the object gone counts as
+	// applied). OnFailure are recorded when the API server refused it; in
+	// their messages "{error}" is replaced by the API server's error. When
+	// either is set, the manifest's ownedEvents wording is not used for
+	// this action. An action never attempted (an earlier one failed)
+	// records nothing; a create refused because the namespace is
+	// terminating records nothing, as upstream. AfterApply must be false.
+	OnSuccess []Event `json:"onSuccess,omitempty"`
+	OnFailure []Event `json:"onFailure,omitempty"`
 }
 
 // EventType is the type of a Kubernetes Event: Normal or Warning.

@@ -30,8 +30,9 @@ type Applier struct {
 	Native *NativeClients
 	// FieldManager is used for every write (and server-side apply).
 	FieldManager string
-	// Recorder, when set, records the Events of owned creates and deletes on
-	// the primary: SuccessfulCreate / FailedCreate, SuccessfulDelete /
+	// Recorder, when set, records the Events of the actions on the primary:
+	// an action's own OnSuccess / OnFailure, else for owned creates and
+	// deletes SuccessfulCreate / FailedCreate, SuccessfulDelete /
 	// FailedDelete, worded by OwnedEvents.
 	Recorder record.EventRecorder
 	// OwnedEvents words them per owned kind (the manifest's ownedEvents,
@@ -45,12 +46,25 @@ type Applier struct {
 type ActionError struct {
 	Action *Action
 	Err    error
+
+	attempted bool // applyOne sent it (not refused before, as by recheck)
 }
 
 func (e *ActionError) Error() string {
 	return fmt.Sprintf("%s %s: %v", e.Action.Op, describe(*e.Action), e.Err)
 }
 func (e *ActionError) Unwrap() error { return e.Err }
+
+// Reported tells whether the failure had Events of its own, so the caller
+// need not record another: the action's OnFailure, once it was attempted,
+// or, for an owned create or delete without Events of its own, the
+// manifest's ownedEvents wording (even when that says none).
+func (e *ActionError) Reported() bool {
+	if hasOwnEvents(e.Action) {
+		return e.attempted && len(e.Action.OnFailure) > 0
+	}
+	return e.Action.Owned && (e.Action.Op == abi.OpCreate || e.Action.Op == abi.OpDelete)
+}
 
 // AsABI describes the error for the plugin's next request.
 func (e *ActionError) AsABI() *abi.ApplyError {
@@ -73,7 +87,8 @@ type Outcome struct {
 	DeletesNotDone []string // namespace/name keys
 	// DeletesGone are owned deletes that found the object already gone: no
 	// watch event may come for them, so their expectations settle now
-	// (upstream's DeletionObserved on NotFound). No Event is recorded.
+	// (upstream's DeletionObserved on NotFound). No Event is recorded but
+	// the action's OnSuccess.
 	DeletesGone      []string
 	CreatesSucceeded int
 	// PrimaryRVs are the resourceVersions the writes of the primary
@@ -299,7 +314,7 @@ func (ap *Applier) applyOne(ctx context.Context, primary Object, a *Action) (err
 		}
 		ap.record(primary, a, created, a.gone, err)
 		if err != nil {
-			err = &ActionError{Action: a, Err: err}
+			err = &ActionError{Action: a, Err: err, attempted: true}
 		}
 	}()
 	r, mapping, err := ap.resource(a)

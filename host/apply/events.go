@@ -74,12 +74,21 @@ func renderEvent(tmpl string, primary Object, a *Action, name string, err error)
 	).Replace(tmpl)
 }
 
-// record emits the Events of an owned create or delete in the wording the
-// manifest declares for its kind. As upstream: a create refused because
-// the namespace is terminating is not reported, nor a delete of an object
-// already gone (gone).
+// record emits the Events of an applied (or refused) action: the action's
+// own OnSuccess / OnFailure when it has any, whatever its kind and op, else
+// for an owned create or delete the wording the manifest declares for its
+// kind. As upstream: a create refused because the namespace is terminating
+// is not reported; without the action's own Events neither is a delete of an
+// object already gone (gone), which OnSuccess does report.
 func (ap *Applier) record(primary Object, a *Action, created string, gone bool, err error) {
-	if ap.Recorder == nil || !a.Owned || gone {
+	if ap.Recorder == nil {
+		return
+	}
+	if hasOwnEvents(a) {
+		ap.recordOwn(primary, a, err)
+		return
+	}
+	if !a.Owned || gone {
 		return
 	}
 	ev := abi.DefaultOwnedEvents
@@ -116,6 +125,30 @@ func (ap *Applier) record(primary Object, a *Action, created string, gone bool, 
 			return
 		}
 		emit(corev1.EventTypeWarning, ReasonFailedDelete, ev.DeleteFailed, a.Object.GetName())
+	}
+}
+
+// hasOwnEvents tells whether the plugin worded the Events of a itself.
+func hasOwnEvents(a *Action) bool {
+	return len(a.OnSuccess) > 0 || len(a.OnFailure) > 0
+}
+
+// recordOwn emits a's OnSuccess, or its OnFailure with "{error}" replaced by
+// err.
+func (ap *Applier) recordOwn(primary Object, a *Action, err error) {
+	events := a.OnSuccess
+	if err != nil {
+		if a.Op == abi.OpCreate && apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			return
+		}
+		events = a.OnFailure
+	}
+	for _, ev := range events {
+		msg := ev.Message
+		if err != nil {
+			msg = strings.ReplaceAll(msg, "{error}", err.Error())
+		}
+		ap.Recorder.Event(primary, string(ev.Type), ev.Reason, msg)
 	}
 }
 

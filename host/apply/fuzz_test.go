@@ -16,6 +16,7 @@ func FuzzDecodeValidate(f *testing.F) {
 		`{"actions":[{"op":"patch","patchType":"strategic","patch":{"metadata":{}},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"stray"}}}]}`,
 		`{"actions":[{"op":"delete","propagationPolicy":"Background","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"mine","uid":"u"}}}],"requeueAfterSeconds":1.5}`,
 		`{"actions":[{"op":"updateStatus","object":{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"web"},"status":{"replicas":1}}}],"events":[{"type":"Normal","reason":"R","message":"m"}]}`,
+		`{"actions":[{"op":"create","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web-0"}},"onSuccess":[{"type":"Normal","reason":"SuccessfulCreate","message":"m"}],"onFailure":[{"type":"Warning","reason":"FailedCreate","message":"{error}"}]}]}`,
 		`{"apiVersion":"wasmctl.dev/v1alpha1","kind":"ReconcileResponse"}`,
 		`{"actions":[{"op":"create","object":{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x"}}}]}`,
 		`{"actions":[`,

@@ -110,11 +110,8 @@ func Validate(resp *abi.ReconcileResponse, in Input) ([]Action, error) {
 		return nil, &RefusedError{Index: -1, Reason: fmt.Sprintf("requeueAfterSeconds %v out of range", resp.RequeueAfterSeconds)}
 	}
 	for i, ev := range resp.Events {
-		if ev.Type != abi.EventNormal && ev.Type != abi.EventWarning {
-			return nil, &RefusedError{Index: -1, Reason: fmt.Sprintf("event %d: type %q, want Normal or Warning", i, ev.Type)}
-		}
-		if ev.Reason == "" {
-			return nil, &RefusedError{Index: -1, Reason: fmt.Sprintf("event %d: reason is required", i)}
+		if err := checkEvent(ev); err != nil {
+			return nil, &RefusedError{Index: -1, Reason: fmt.Sprintf("event %d: %v", i, err)}
 		}
 	}
 	out := make([]Action, 0, len(resp.Actions))
@@ -126,6 +123,36 @@ func Validate(resp *abi.ReconcileResponse, in Input) ([]Action, error) {
 		out = append(out, act)
 	}
 	return out, nil
+}
+
+// checkEvent checks an Event of the response or of an action.
+func checkEvent(ev abi.Event) error {
+	if ev.Type != abi.EventNormal && ev.Type != abi.EventWarning {
+		return fmt.Errorf("type %q, want Normal or Warning", ev.Type)
+	}
+	if ev.Reason == "" {
+		return fmt.Errorf("reason is required")
+	}
+	return nil
+}
+
+// checkActionEvents checks an action's onSuccess and onFailure Events:
+// valid Events, recorded when the action is applied (never afterApply).
+func checkActionEvents(a abi.Action) error {
+	for _, l := range []struct {
+		field  string
+		events []abi.Event
+	}{{"onSuccess", a.OnSuccess}, {"onFailure", a.OnFailure}} {
+		for i, ev := range l.events {
+			if err := checkEvent(ev); err != nil {
+				return fmt.Errorf("%s: %s[%d]: %v", a.Op, l.field, i, err)
+			}
+			if ev.AfterApply {
+				return fmt.Errorf("%s: %s[%d]: afterApply is for the response's events only", a.Op, l.field, i)
+			}
+		}
+	}
+	return nil
 }
 
 func validateAction(a abi.Action, in Input) (Action, error) {
@@ -158,6 +185,9 @@ func validateAction(a abi.Action, in Input) (Action, error) {
 	}
 	if a.Op != abi.OpDelete && a.PropagationPolicy != "" {
 		return act, fmt.Errorf("%s: propagationPolicy is for delete only", a.Op)
+	}
+	if err := checkActionEvents(a); err != nil {
+		return act, err
 	}
 	switch a.Op {
 	case abi.OpPatch:

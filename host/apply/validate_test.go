@@ -1,6 +1,8 @@
 package apply_test
 
 import (
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -59,6 +61,10 @@ func TestValidate(t *testing.T) {
 		{"bad patch type", `{"op":"patch","patchType":"yaml","patch":{},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"mine"}}}`, "patchType"},
 		{"patch fields on a delete", `{"op":"delete","patchType":"merge","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"mine"}}}`, "patch only"},
 		{"bad propagation", `{"op":"delete","propagationPolicy":"Eventually","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"mine"}}}`, "propagationPolicy"},
+		{"action events", `{"op":"delete","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"mine"}},"onSuccess":[{"type":"Normal","reason":"SuccessfulDelete","message":"m"}],"onFailure":[{"type":"Warning","reason":"FailedDelete","message":"{error}"}]}`, ""},
+		{"action event of a bad type", `{"op":"delete","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"mine"}},"onSuccess":[{"type":"Info","reason":"R","message":"m"}]}`, `action 1: delete: onSuccess[0]: type "Info", want Normal or Warning`},
+		{"action event without a reason", `{"op":"create","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}},"onFailure":[{"type":"Warning","reason":"R","message":"m"},{"type":"Warning","message":"m"}]}`, "action 1: create: onFailure[1]: reason is required"},
+		{"action event after apply", `{"op":"update","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"mine"}},"onSuccess":[{"type":"Normal","reason":"R","message":"m","afterApply":true}]}`, "action 1: update: onSuccess[0]: afterApply is for the response's events only"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,5 +114,39 @@ func TestDecodeIsStrict(t *testing.T) {
 		if _, err := apply.Decode([]byte(body)); err == nil {
 			t.Errorf("accepted %q", body)
 		}
+	}
+}
+
+// TestActionEventsRoundTrip: an action's events survive the plugin's
+// encoding and the host's strict decoding, and an action without them
+// encodes as before (no new keys).
+func TestActionEventsRoundTrip(t *testing.T) {
+	resp := abi.NewResponse()
+	if err := resp.Add(abi.OpCreate, map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "web-0"}}); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := json.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(plain), "onSuccess") || strings.Contains(string(plain), "onFailure") {
+		t.Fatalf("an action without events encodes them: %s", plain)
+	}
+	resp.Actions[0].OnSuccess = []abi.Event{{Type: abi.EventNormal, Reason: "SuccessfulCreate", Message: "create Pod web-0 in StatefulSet web successful"}}
+	resp.Actions[0].OnFailure = []abi.Event{{Type: abi.EventWarning, Reason: "FailedCreate", Message: "create Pod web-0 in StatefulSet web failed error: {error}"}}
+	data, err := json.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded, err := apply.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions, err := apply.Validate(decoded, input())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := actions[0]; !reflect.DeepEqual(a.OnSuccess, resp.Actions[0].OnSuccess) || !reflect.DeepEqual(a.OnFailure, resp.Actions[0].OnFailure) {
+		t.Fatalf("decoded %+v %+v from %s", a.OnSuccess, a.OnFailure, data)
 	}
 }

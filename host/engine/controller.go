@@ -377,10 +377,10 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		var ae *apply.ActionError
 		if errors.As(err, &ae) {
 			c.keys.setLastError(key, ae.AsABI())
-			ownedWrite := ae.Action.Owned && (ae.Action.Op == abi.OpCreate || ae.Action.Op == abi.OpDelete)
-			// Owned creates and deletes have their own events; a conflict is
-			// routine (the cache was behind).
-			if !ownedWrite && !apierrors.IsConflict(err) {
+			// Owned creates and deletes have their own events, and so have
+			// actions with onFailure; a conflict is routine (the cache was
+			// behind).
+			if !ae.Reported() && !apierrors.IsConflict(err) {
 				c.recorder.Eventf(primary, corev1.EventTypeWarning, ReasonApplyFailed, "%s", truncate(err.Error(), 512))
 			}
 		}
