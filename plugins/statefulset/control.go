@@ -261,6 +261,8 @@ func (s *sync) rollingUpdate(replicas []*Pod) error {
 func (s *sync) placeholder(ord int) *Pod {
 	p := &Pod{ordinal: ord}
 	p.Metadata.Name = s.podName(ord)
+	rev, _ := s.revisionFor(ord)
+	p.Metadata.Labels = map[string]string{RevisionLabel: rev.Metadata.Name}
 	return p
 }
 
