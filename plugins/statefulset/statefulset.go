@@ -146,28 +146,27 @@ func reconcile(req *request) (*abi.ReconcileResponse, error) {
 	var revs, revOrphans []*Revision
 	for i, list := range [][]json.RawMessage{children, orphans} {
 		for _, raw := range list {
-			var head struct {
+			// One pass per child: pods and revisions share metadata.
+			var c struct {
 				Kind string `json:"kind"`
+				Pod
+				Data     json.RawMessage `json:"data"`
+				Revision int64           `json:"revision"`
 			}
-			if err := json.Unmarshal(raw, &head); err != nil {
-				return nil, err
+			if err := json.Unmarshal(raw, &c); err != nil {
+				return nil, fmt.Errorf("decode %s: %w", c.Kind, err)
 			}
-			switch head.Kind {
+			switch c.Kind {
 			case "Pod":
-				p := &Pod{created: true}
-				if err := json.Unmarshal(raw, p); err != nil {
-					return nil, fmt.Errorf("decode pod: %w", err)
-				}
+				p := &c.Pod
+				p.created = true
 				if i == 0 {
 					pods = append(pods, p)
 				} else {
 					podOrphans = append(podOrphans, p)
 				}
 			case "ControllerRevision":
-				r := &Revision{raw: raw}
-				if err := json.Unmarshal(raw, r); err != nil {
-					return nil, fmt.Errorf("decode ControllerRevision: %w", err)
-				}
+				r := &Revision{raw: raw, Metadata: c.Metadata, Data: c.Data, Revision: c.Revision}
 				if i == 0 {
 					revs = append(revs, r)
 				} else {
