@@ -37,7 +37,7 @@ func repoConfig(t *testing.T) string {
 		t.Fatal(err)
 	}
 	cfg := string(raw)
-	for _, p := range []string{"replicaset", "deployment", "cronjob", "job"} {
+	for _, p := range []string{"replicaset", "deployment", "statefulset", "cronjob", "job"} {
 		wasm, err := wasmbuild.Build("", "wasmctl.dev/wasmctl/plugins/"+p+"/cmd")
 		if err != nil {
 			t.Fatal(err)
