@@ -17,6 +17,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -173,6 +174,29 @@ func TestDeployRBACIsSufficientAndMinimal(t *testing.T) {
 	if _, err := admin.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// A StatefulSet with a claim template: its ControllerRevision, the
+	// claim (persistentvolumeclaims create) and its first pod.
+	sts := &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: ns},
+		Spec: appsv1.StatefulSetSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "db"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "db", Image: "postgres"}}},
+			},
+			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{
+				ObjectMeta: metav1.ObjectMeta{Name: "data"},
+				Spec: corev1.PersistentVolumeClaimSpec{
+					AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+					Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+				},
+			}},
+		},
+	}
+	if _, err := admin.AppsV1().StatefulSets(ns).Create(ctx, sts, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	cj := &batchv1.CronJob{
 		ObjectMeta: metav1.ObjectMeta{Name: "tick", Namespace: ns},
 		Spec: batchv1.CronJobSpec{Schedule: "*/1 * * * *", JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{
@@ -194,13 +218,15 @@ func TestDeployRBACIsSufficientAndMinimal(t *testing.T) {
 		got, _ := admin.AppsV1().ReplicaSets(ns).Get(ctx, "hello", metav1.GetOptions{})
 		// The ReplicaSet's two pods and the one the Job plugin creates for
 		// the CronJob's Job, whose status it writes (jobs/status).
-		rsPods, jobPods, depPods := 0, 0, 0
+		rsPods, jobPods, depPods, stsPods := 0, 0, 0, 0
 		for _, pod := range pods.Items {
 			switch {
 			case pod.Labels["app"] == "hello":
 				rsPods++
 			case pod.Labels["app"] == "web":
 				depPods++
+			case pod.Labels["app"] == "db":
+				stsPods++
 			case pod.Labels["batch.kubernetes.io/job-name"] != "":
 				jobPods++
 			}
@@ -216,7 +242,11 @@ func TestDeployRBACIsSufficientAndMinimal(t *testing.T) {
 		// The Deployment's ReplicaSet and its pod, and its status written
 		// (deployments/status).
 		d, _ := admin.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
-		if len(pods.Items) != 3+len(jobs.Items) || rsPods != 2 || depPods != 1 || jobPods != len(jobs.Items) || got.Status.Replicas != 2 || len(jobs.Items) == 0 || active != len(jobs.Items) ||
+		_, claimErr := admin.CoreV1().PersistentVolumeClaims(ns).Get(ctx, "data-db-0", metav1.GetOptions{})
+		if claimErr != nil || stsPods != 1 {
+			return fmt.Errorf("StatefulSet: %d pods, claim data-db-0: %v (host log: %s)", stsPods, claimErr, p.LogFile)
+		}
+		if len(pods.Items) != 4+len(jobs.Items) || rsPods != 2 || depPods != 1 || jobPods != len(jobs.Items) || got.Status.Replicas != 2 || len(jobs.Items) == 0 || active != len(jobs.Items) ||
 			d.Status.Replicas != 1 || d.Status.ObservedGeneration != d.Generation {
 			return fmt.Errorf("%d pods (%d of the ReplicaSet, %d of the Deployment, %d of Jobs), status.replicas %d, %d jobs, %d with an active pod, deployment status %+v (host log: %s)", len(pods.Items), rsPods, depPods, jobPods, got.Status.Replicas, len(jobs.Items), active, d.Status, p.LogFile)
 		}
