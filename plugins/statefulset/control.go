@@ -121,7 +121,7 @@ func (s *sync) updateStatefulSet() error {
 		return nil
 	}
 	if s.forAll(condemned, func(i int) bool {
-		s.fixClaims(condemned[i], false)
+		s.fixClaims(condemned[i])
 		return false
 	}) {
 		recount()
@@ -173,7 +173,7 @@ func (s *sync) processReplica(replicas []*Pod, i int) bool {
 		if !s.createMissingClaims(p, true) {
 			return true
 		}
-		s.fixClaims(p, true)
+		s.fixClaims(p)
 	}
 	if mono && (p.terminating() || !p.runningAndReady() || !p.available(s.minReady(), s.now)) {
 		return true
@@ -282,9 +282,14 @@ type claimTemplate struct {
 	obj  map[string]any
 }
 
-// claimTemplates returns spec.volumeClaimTemplates decoded, in order.
+// claimTemplates returns spec.volumeClaimTemplates decoded, in order,
+// once per call (every slot reads them).
 func (s *sync) claimTemplates() []claimTemplate {
-	var out []claimTemplate
+	if s.templates != nil {
+		return *s.templates
+	}
+	out := []claimTemplate{}
+	defer func() { s.templates = &out }()
 	for _, raw := range s.set.Spec.VolumeClaimTemplates {
 		var m map[string]any
 		if json.Unmarshal(raw, &m) != nil {
@@ -434,11 +439,8 @@ func (s *sync) deletePod(p *Pod) {
 	}
 	s.deletes[p.Metadata.Name] = true
 	set := s.set.Metadata.Name
-	ref := s.objRef(podType, p.Metadata)
-	ref.UID = ""
-	s.resp.AddDelete(ref, "")
-	a := s.resp.Actions[len(s.resp.Actions)-1]
-	s.resp.Actions = s.resp.Actions[:len(s.resp.Actions)-1]
+	obj, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": p.Metadata.Name, "namespace": s.set.Metadata.Namespace}})
+	a := abi.Action{Op: abi.OpDelete, Object: obj}
 	a.OnSuccess = []abi.Event{s.event(abi.EventNormal, ReasonSuccessfulDelete, "Delete Pod %s in StatefulSet %s successful", p.Metadata.Name, set)}
 	a.OnFailure = []abi.Event{s.event(abi.EventWarning, ReasonFailedDelete, "Delete Pod %s in StatefulSet %s failed error: {error}", p.Metadata.Name, set)}
 	s.later = append(s.later, a)
@@ -471,7 +473,7 @@ func (s *sync) storageMatches(p *Pod) bool {
 // pod cannot change).
 func (s *sync) repairPod(p *Pod) {
 	s.createMissingClaims(p, true)
-	s.fixClaims(p, true)
+	s.fixClaims(p)
 	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
 		"resourceVersion": p.Metadata.ResourceVersion,
 		"labels":          map[string]string{PodNameLabel: p.Metadata.Name, PodIndexLabel: strconv.Itoa(p.ordinal)},
@@ -589,7 +591,7 @@ func (s *sync) claimsMatchRetention(p *Pod) bool {
 // fixClaims is UpdatePodClaimForRetentionPolicy: each claim of p whose
 // owner references are not as the policy wants gets them rewritten (a
 // merge patch guarded by the claim's resourceVersion, as upstream's PUT).
-func (s *sync) fixClaims(p *Pod, _ bool) {
+func (s *sync) fixClaims(p *Pod) {
 	for _, ct := range s.claimTemplates() {
 		name := s.claimName(ct.name, p.ordinal)
 		c, ok := s.claims[name]

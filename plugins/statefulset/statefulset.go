@@ -95,6 +95,7 @@ type sync struct {
 	currentTmpl, updateTmpl map[string]any
 	ref                     abi.ObjectRef
 	retryAfter              time.Duration
+	templates               *[]claimTemplate
 }
 
 // Reconcile is the "reconcile" export.
@@ -141,10 +142,9 @@ func reconcile(req *request) (*abi.ReconcileResponse, error) {
 		}
 		s.claims[c.Metadata.Name] = c
 	}
-	var children, orphans []json.RawMessage = req.Children, req.Orphans
 	var pods, podOrphans []*Pod
 	var revs, revOrphans []*Revision
-	for i, list := range [][]json.RawMessage{children, orphans} {
+	for i, list := range [][]json.RawMessage{req.Children, req.Orphans} {
 		for _, raw := range list {
 			// One pass per child: pods and revisions share metadata.
 			var c struct {

@@ -18,7 +18,6 @@ const (
 	RetentionRetain    = "Retain"
 	RetentionDelete    = "Delete"
 	defaultHistory     = 10
-	maxSlowStartBatch  = 500
 	requestAPIVersion  = "apps/v1"
 	requestKind        = "StatefulSet"
 	podAPIVersion      = "v1"
@@ -27,11 +26,10 @@ const (
 
 // Labels upstream puts on pods and revisions.
 const (
-	PodNameLabel         = "statefulset.kubernetes.io/pod-name"
-	PodIndexLabel        = "apps.kubernetes.io/pod-index"
-	RevisionLabel        = "controller-revision-hash"
-	RevisionHashLabel    = "controller.kubernetes.io/hash"
-	requestPVCAPIVersion = "v1"
+	PodNameLabel      = "statefulset.kubernetes.io/pod-name"
+	PodIndexLabel     = "apps.kubernetes.io/pod-index"
+	RevisionLabel     = "controller-revision-hash"
+	RevisionHashLabel = "controller.kubernetes.io/hash"
 )
 
 type request struct {
