@@ -1,7 +1,11 @@
 // Package benchkit is what the side-by-side benchmarks (hack/bench,
-// hack/benchjob, hack/benchdeploy) share: building the host and its
-// plugins, reading a controller process's CPU and memory from /proc, the
-// logs of each side, and the medians and ratios of the report.
+// hack/benchjob, hack/benchdeploy, hack/benchsts) share: building the host
+// and its plugins, starting it with metrics and pprof, waiting for a side
+// to run with synced caches, reading a controller process's CPU and memory
+// from /proc and the host's plugin call metrics, the logs of each side,
+// the bench's kubelet (pods marked Running and Ready as soon as they
+// appear), the workloads' pod spec, and the medians and ratios of the
+// report.
 package benchkit
 
 import (

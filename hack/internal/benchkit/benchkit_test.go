@@ -1,6 +1,10 @@
 package benchkit
 
-import "testing"
+import (
+	"errors"
+	"sync"
+	"testing"
+)
 
 func TestCommand(t *testing.T) {
 	if got, want := Command("go run ./hack/bench", []string{"-sizes", "500x10,50x100", "-sides", "kcm floor", "-out", "it's"}),
@@ -24,5 +28,48 @@ func TestMedianAndRatio(t *testing.T) {
 	}
 	if got := Ratio(0, 2); got != "–" {
 		t.Errorf("Ratio(0, 2) = %s", got)
+	}
+}
+
+func TestParseCalls(t *testing.T) {
+	got := parseCalls(`# HELP wasmctl_plugin_call_duration_seconds Wall time of plugin calls.
+# TYPE wasmctl_plugin_call_duration_seconds histogram
+wasmctl_plugin_call_duration_seconds_bucket{controller="statefulset",le="0.001"} 3
+wasmctl_plugin_call_duration_seconds_sum{controller="statefulset"} 1.25
+wasmctl_plugin_call_duration_seconds_count{controller="statefulset"} 50
+wasmctl_plugin_call_duration_seconds_sum{controller="job"} 0.5
+wasmctl_plugin_call_duration_seconds_count{controller="job"} 10
+`)
+	if len(got) != 2 || got["statefulset"] != (Calls{N: 50, Seconds: 1.25}) || got["job"] != (Calls{N: 10, Seconds: 0.5}) {
+		t.Fatalf("parseCalls = %v", got)
+	}
+	since := CallsSince(got, map[string]Calls{"statefulset": {N: 20, Seconds: 0.25}})
+	if since["statefulset"] != (Calls{N: 30, Seconds: 1}) || since["job"] != got["job"] {
+		t.Fatalf("CallsSince = %v", since)
+	}
+	if line := CallLine(since, "statefulset", "none"); line != "statefulset 30 calls, 1.00 s in the plugin (33.3 ms each); none 0 calls, 0.00 s in the plugin (0.0 ms each)" {
+		t.Fatalf("CallLine = %s", line)
+	}
+}
+
+func TestParallel(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[int]int{}
+	err := Parallel(100, 7, func(i int) error {
+		mu.Lock()
+		seen[i]++
+		mu.Unlock()
+		if i == 42 {
+			return errors.New("boom")
+		}
+		return nil
+	})
+	if err == nil || err.Error() != "boom" {
+		t.Errorf("err = %v", err)
+	}
+	for i := range 100 {
+		if seen[i] != 1 {
+			t.Fatalf("f(%d) ran %d times", i, seen[i])
+		}
 	}
 }
