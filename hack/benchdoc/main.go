@@ -1,20 +1,22 @@
 // Command benchdoc writes the generated parts of docs/BENCHMARKS.md from the
 // outputs of `make bench`: the Go benchmark results (the `go test -bench`
 // output, parsed into a table), the convergence runs of hack/bench, the Job
-// runs of hack/benchjob and the Deployment runs of hack/benchdeploy (their
-// Markdown as it is). Each part goes between its marker comments,
+// runs of hack/benchjob, the Deployment runs of hack/benchdeploy and the
+// StatefulSet runs of hack/benchsts (their Markdown as it is). Each part goes
+// between its marker comments,
 //
 //	<!-- generated:gotest -->  …  <!-- /generated:gotest -->
 //	<!-- generated:convergence -->  …  <!-- /generated:convergence -->
 //	<!-- generated:job -->  …  <!-- /generated:job -->
 //	<!-- generated:deploy -->  …  <!-- /generated:deploy -->
+//	<!-- generated:sts -->  …  <!-- /generated:sts -->
 //
 // replacing what was there; the rest of the file (the hand-written prose) is
-// kept. Each part states when its input was written, the machine (CPU, memory,
+// kept, and so is a part whose flag is empty. Each part states when its input was written, the machine (CPU, memory,
 // kernel), the versions (Go, wazero, client-go, the control-plane binaries) and
 // the command.
 //
-//	go run ./hack/benchdoc -doc docs/BENCHMARKS.md -gotest .cache/bench.txt -gotest-cmd "go test ..." -convergence .cache/convergence.md -job .cache/jobbench.md -deploy .cache/deploybench.md
+//	go run ./hack/benchdoc -doc docs/BENCHMARKS.md -gotest .cache/bench.txt -gotest-cmd "go test ..." -convergence .cache/convergence.md -job .cache/jobbench.md -deploy .cache/deploybench.md -sts .cache/stsbench.md
 package main
 
 import (
@@ -38,6 +40,7 @@ var (
 	convergence = flag.String("convergence", "", "Markdown written by hack/bench -out (empty: leave that part alone)")
 	job         = flag.String("job", "", "Markdown written by hack/benchjob -out (empty: leave that part alone)")
 	deploy      = flag.String("deploy", "", "Markdown written by hack/benchdeploy -out (empty: leave that part alone)")
+	sts         = flag.String("sts", "", "Markdown written by hack/benchsts -out (empty: leave that part alone)")
 	toolsDir    = flag.String("tools", os.Getenv("WASMCTL_TOOLS_DIR"), "directory of kube-apiserver, kube-controller-manager and etcd, asked for their versions (empty: hack/tools/go.mod)")
 )
 
@@ -67,18 +70,8 @@ func main() {
 			fatal(err)
 		}
 	}
-	for _, part := range []struct{ input, section string }{{*convergence, "convergence"}, {*job, "job"}, {*deploy, "deploy"}} {
-		if part.input == "" {
-			continue
-		}
-		md, err := os.ReadFile(part.input)
-		if err != nil {
-			fatal(err)
-		}
-		body := header(part.input, env, "") + "\n" + string(md)
-		if doc, err = replaceSection(doc, part.section, body); err != nil {
-			fatal(err)
-		}
+	if doc, err = replaceParts(doc, env, markdownParts()); err != nil {
+		fatal(err)
 	}
 	if doc == string(data) {
 		return
@@ -87,6 +80,34 @@ func main() {
 		fatal(err)
 	}
 	fmt.Println("benchdoc: wrote", *docPath)
+}
+
+// part is a section filled with a bench's Markdown as it is.
+type part struct{ input, section string }
+
+// markdownParts are the sections filled from the flags' Markdown files.
+func markdownParts() []part {
+	return []part{{*convergence, "convergence"}, {*job, "job"}, {*deploy, "deploy"}, {*sts, "sts"}}
+}
+
+// replaceParts puts each part's input, after its header, into its section
+// of doc; a part without an input is left as it is (its markers need not
+// be there).
+func replaceParts(doc, env string, parts []part) (string, error) {
+	for _, p := range parts {
+		if p.input == "" {
+			continue
+		}
+		md, err := os.ReadFile(p.input)
+		if err != nil {
+			return "", err
+		}
+		body := header(p.input, env, "") + "\n" + string(md)
+		if doc, err = replaceSection(doc, p.section, body); err != nil {
+			return "", err
+		}
+	}
+	return doc, nil
 }
 
 func fatal(err error) {

@@ -171,9 +171,43 @@ func TestDocumentHasSections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"gotest", "convergence", "job", "deploy"} {
+	names := []string{"gotest"}
+	for _, p := range markdownParts() {
+		names = append(names, p.section)
+	}
+	if !strings.Contains(strings.Join(names, " "), "sts") {
+		t.Errorf("sections %v lack sts", names)
+	}
+	for _, name := range names {
 		if _, err := replaceSection(string(data), name, "x"); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// Only the parts with an input change; the others (their markers even
+// missing) are kept byte for byte.
+func TestReplaceParts(t *testing.T) {
+	input := t.TempDir() + "/stsbench.md"
+	if err := os.WriteFile(input, []byte("| side | s |\n|---|---|\n| kcm | 1.00 |\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	doc := "# B\n\n<!-- generated:deploy -->\nold deploy\n<!-- /generated:deploy -->\n\nprose\n\n" +
+		"<!-- generated:sts -->\nold sts\n<!-- /generated:sts -->\n\n<!-- generated:gotest -->\nold go\n<!-- /generated:gotest -->\n"
+	got, err := replaceParts(doc, "Machine: M.", []part{{"", "convergence"}, {"", "job"}, {"", "deploy"}, {input, "sts"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, after, _ := strings.Cut(doc, "<!-- generated:sts -->")
+	_, after, _ = strings.Cut(after, "<!-- /generated:sts -->")
+	if !strings.HasPrefix(got, before+"<!-- generated:sts -->\n\nRun ending ") || !strings.HasSuffix(got, "| kcm | 1.00 |\n\n<!-- /generated:sts -->"+after) ||
+		!strings.Contains(got, "Machine: M.\n\n| side | s |") || strings.Contains(got, "old sts") {
+		t.Errorf("got\n%s", got)
+	}
+	if _, err := replaceParts(doc, "", []part{{input, "job"}}); err == nil {
+		t.Error("a part whose markers are missing: no error")
+	}
+	if _, err := replaceParts(doc, "", []part{{input + ".missing", "sts"}}); err == nil {
+		t.Error("a missing input: no error")
 	}
 }
