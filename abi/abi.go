@@ -71,6 +71,9 @@ type ReconcileRequest struct {
 	// cleared by the next response applied in full. Upstream controllers
 	// surface such errors in status (ReplicaSet's ReplicaFailure condition).
 	LastError *ApplyError `json:"lastError,omitempty"`
+	// Memo is the memo of the last response for this key that set one
+	// (ReconcileResponse.Memo); absent when there is none.
+	Memo json.RawMessage `json:"memo,omitempty"`
 }
 
 // ApplyError describes an action the API server refused.
@@ -190,7 +193,23 @@ type ReconcileResponse struct {
 	// many seconds, even when nothing changes.
 	RequeueAfterSeconds float64 `json:"requeueAfterSeconds,omitempty"`
 	Events              []Event `json:"events,omitempty"`
+	// Memo, when set, replaces what the host remembers for this key and
+	// sends back in ReconcileRequest.Memo on every later call; JSON null
+	// forgets it, absent keeps it. It is for the in-memory bookkeeping
+	// upstream controllers keep beside their informers and cannot read back
+	// from the API (the DaemonSet controller's per-node backoff of failed
+	// pods): the host keeps it in memory only, so it is lost when the host
+	// restarts, when the primary is deleted or recreated under the same
+	// name, and when leadership moves, as upstream's is. It is kept across a
+	// plugin reload: a plugin must treat a memo it cannot read as none. It
+	// is recorded even when applying the actions fails (they were
+	// attempted). At most MaxMemoBytes; a larger memo refuses the response.
+	Memo json.RawMessage `json:"memo,omitempty"`
 }
+
+// MaxMemoBytes bounds ReconcileResponse.Memo: the host keeps one per key
+// in memory and sends it in every request for the key.
+const MaxMemoBytes = 64 << 10
 
 // NewResponse returns an empty response with apiVersion and kind set.
 func NewResponse() *ReconcileResponse {

@@ -109,6 +109,9 @@ func Validate(resp *abi.ReconcileResponse, in Input) ([]Action, error) {
 	if resp.RequeueAfterSeconds < 0 || resp.RequeueAfterSeconds > 366*24*3600 {
 		return nil, &RefusedError{Index: -1, Reason: fmt.Sprintf("requeueAfterSeconds %v out of range", resp.RequeueAfterSeconds)}
 	}
+	if len(resp.Memo) > abi.MaxMemoBytes {
+		return nil, &RefusedError{Index: -1, Reason: fmt.Sprintf("memo of %d bytes, at most %d", len(resp.Memo), abi.MaxMemoBytes)}
+	}
 	for i, ev := range resp.Events {
 		if err := checkEvent(ev); err != nil {
 			return nil, &RefusedError{Index: -1, Reason: fmt.Sprintf("event %d: %v", i, err)}

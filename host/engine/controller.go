@@ -329,6 +329,9 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		c.recorder.Eventf(primary, corev1.EventTypeWarning, ReasonResponseRefused, "Response of plugin %s refused, nothing applied: %s", c.name, truncate(err.Error(), 512))
 		return 0, err
 	}
+	// Before applying: the actions are attempted whatever comes of them,
+	// and the memo is the plugin's record of having asked for them.
+	c.keys.setMemo(key, resp.Memo)
 	for _, ev := range resp.Events {
 		if !ev.AfterApply {
 			c.recorder.Event(primary, string(ev.Type), ev.Reason, ev.Message)

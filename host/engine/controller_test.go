@@ -685,3 +685,80 @@ func TestOrphanFinalizerSweep(t *testing.T) {
 		t.Errorf("after the primary's delete, patched %q", patched)
 	}
 }
+
+// TestMemoRoundTrips: a response's memo comes back in every later request
+// for its key, absent keeps it, null forgets it, another key never sees
+// it, and a recreated primary starts without one.
+func TestMemoRoundTrips(t *testing.T) {
+	h := newHarness(t, nil)
+	h.add(t, rs("a", "uid-a", nil, map[string]string{"app": "web"}))
+	h.add(t, rs("b", "uid-b", nil, map[string]string{"app": "db"}))
+	var answer string // the memo field of the next response, raw
+	h.plugin.respond = func(req *abi.ReconcileRequest) *abi.ReconcileResponse {
+		resp := abi.NewResponse()
+		if answer != "" {
+			resp.Memo = json.RawMessage(answer)
+		}
+		return resp
+	}
+	call := func(key string) string {
+		t.Helper()
+		if _, err := h.c.reconcile(t.Context(), key); err != nil {
+			t.Fatal(err)
+		}
+		return string(h.plugin.last(t).Memo)
+	}
+	answer = `{"backoff":{"node-1":2}}`
+	if got := call("ns/a"); got != "" {
+		t.Fatalf("first call has memo %s", got)
+	}
+	answer = ""
+	if got := call("ns/a"); got != `{"backoff":{"node-1":2}}` {
+		t.Fatalf("memo %q, want the last response's", got)
+	}
+	if got := call("ns/a"); got != `{"backoff":{"node-1":2}}` {
+		t.Fatalf("a response without memo dropped it: %q", got)
+	}
+	if got := call("ns/b"); got != "" {
+		t.Fatalf("another key sees memo %s", got)
+	}
+	answer = "null"
+	call("ns/a")
+	answer = ""
+	if got := call("ns/a"); got != "" {
+		t.Fatalf("null did not forget the memo: %s", got)
+	}
+
+	answer = `[1]`
+	call("ns/a")
+	answer = ""
+	if err := h.c.primary.Informer.GetIndexer().Update(rs("a", "uid-a2", nil, map[string]string{"app": "web"})); err != nil {
+		t.Fatal(err)
+	}
+	if got := call("ns/a"); got != "" {
+		t.Fatalf("the recreated primary got the old one's memo %s", got)
+	}
+}
+
+// TestOversizedMemoRefused: a memo over abi.MaxMemoBytes refuses the whole
+// response and is not kept.
+func TestOversizedMemoRefused(t *testing.T) {
+	h := newHarness(t, nil)
+	h.add(t, rs("a", "uid-a", nil, map[string]string{"app": "web"}))
+	big := `"` + strings.Repeat("x", abi.MaxMemoBytes) + `"`
+	h.plugin.respond = func(*abi.ReconcileRequest) *abi.ReconcileResponse {
+		resp := abi.NewResponse()
+		resp.Memo = json.RawMessage(big)
+		return resp
+	}
+	if _, err := h.c.reconcile(t.Context(), "ns/a"); err == nil || !strings.Contains(err.Error(), "memo") {
+		t.Fatalf("err %v, want the memo refused", err)
+	}
+	h.plugin.respond = nil
+	if _, err := h.c.reconcile(t.Context(), "ns/a"); err != nil {
+		t.Fatal(err)
+	}
+	if m := h.plugin.last(t).Memo; m != nil {
+		t.Fatalf("the refused memo was kept (%d bytes)", len(m))
+	}
+}

@@ -35,6 +35,8 @@ const expectationsTTL = 5 * time.Minute
 //     until the cache moves past it, the plugin would read its own write's
 //     old state (the primary-freshness gate upstream ReplicaSet has).
 //   - the apply error of the previous response (ReconcileRequest.lastError);
+//   - the plugin's memo (ReconcileResponse.memo), sent back in every
+//     request;
 //   - for Manifest.IgnoreOwnWrites, the resourceVersion of the last write,
 //     whose echo is not worth a call, and whether a reconcile waits for it.
 //
@@ -66,6 +68,7 @@ type keyState struct {
 	writtenAt time.Time
 
 	lastError *abi.ApplyError
+	memo      []byte
 
 	ownWriteRV    string // RV of the last own write whose echo is pending
 	awaitingWrite bool   // a reconcile was deferred until the cache caught up
@@ -253,6 +256,34 @@ func (k *keyStates) lastError(key string) *abi.ApplyError {
 	defer k.mu.Unlock()
 	if s := k.m[key]; s != nil {
 		return s.lastError
+	}
+	return nil
+}
+
+// setMemo records a response's memo for key: absent (nil) keeps the one
+// held, JSON null forgets it.
+func (k *keyStates) setMemo(key string, memo []byte) {
+	if memo == nil {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if string(memo) == "null" {
+		if s := k.m[key]; s != nil {
+			s.memo = nil
+		}
+		return
+	}
+	k.get(key).memo = slices.Clone(memo)
+}
+
+// memo returns the memo held for key (nil: none). The caller must not
+// modify it.
+func (k *keyStates) memo(key string) []byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if s := k.m[key]; s != nil {
+		return s.memo
 	}
 	return nil
 }

@@ -113,6 +113,10 @@ func (c *Controller) buildRequest(s *spec.Controller, key string, primary apply.
 		buf.WriteString(`,"lastError":`)
 		buf.Write(data)
 	}
+	if memo := c.keys.memo(key); memo != nil {
+		buf.WriteString(`,"memo":`)
+		buf.Write(memo)
+	}
 	buf.WriteString(`,"config":`)
 	buf.Write(s.Config)
 	buf.WriteByte('}')
