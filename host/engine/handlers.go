@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"reflect"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -56,11 +57,18 @@ func (c *Controller) addHandlers() error {
 // relatedHandler is the event handler of related informer inf: every
 // event goes to relatedChanged, an update that changed the object's labels
 // also with the old object (it may have left a selection), a delete marked
-// as one (the only event a wakeOn: delete input acts on).
+// as one (the only event a wakeOn: delete input acts on). An update that
+// leaves the fields the plugin reads (Manifest.Fields) as they were
+// enqueues nothing: every request would be the same but for a
+// resourceVersion (a Node's status heartbeat, for a plugin that reads its
+// labels and taints).
 func (c *Controller) relatedHandler(inf *informer) cache.ResourceEventHandlerFuncs {
 	return cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) { c.relatedChanged(inf, obj, false) },
 		UpdateFunc: func(oldObj, obj any) {
+			if c.sameProjection(inf, oldObj, obj) {
+				return
+			}
 			if o, n := asObject(oldObj), asObject(obj); o != nil && n != nil && !reflect.DeepEqual(o.GetLabels(), n.GetLabels()) {
 				c.relatedChanged(inf, oldObj, false) // it may have left a selection
 			}
@@ -68,6 +76,48 @@ func (c *Controller) relatedHandler(inf *informer) cache.ResourceEventHandlerFun
 		},
 		DeleteFunc: func(obj any) { c.relatedChanged(inf, obj, true) },
 	}
+}
+
+// sameProjection reports whether an update of an object of related
+// informer inf left everything the plugin reads of it unchanged: its kind
+// has a projection (Manifest.Fields), old and new project to the same JSON
+// once the resourceVersion, which projections always keep, is set aside,
+// and their labels and owner references, which decide which primaries'
+// requests hold the object, are the same. Without a projection every
+// update counts. Cost: the two
+// projections (memoised, the request reuses the new one) and decoding them.
+func (c *Controller) sameProjection(inf *informer, oldObj, obj any) bool {
+	p := c.spec.Load().Projections[inf.GVK]
+	o, n := asObject(oldObj), asObject(obj)
+	if p == nil || o == nil || n == nil {
+		return false
+	}
+	if o.GetResourceVersion() == n.GetResourceVersion() {
+		return true // a resync: nothing changed at all
+	}
+	if !reflect.DeepEqual(o.GetLabels(), n.GetLabels()) || !reflect.DeepEqual(o.GetOwnerReferences(), n.GetOwnerReferences()) {
+		return false
+	}
+	a, err1 := c.cache.JSON(o, p)
+	b, err2 := c.cache.JSON(n, p)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	x, y := withoutResourceVersion(a), withoutResourceVersion(b)
+	return x != nil && y != nil && reflect.DeepEqual(x, y)
+}
+
+// withoutResourceVersion decodes an object's JSON and drops
+// metadata.resourceVersion (nil when data does not decode).
+func withoutResourceVersion(data []byte) map[string]any {
+	var m map[string]any
+	if json.Unmarshal(data, &m) != nil {
+		return nil
+	}
+	if md, ok := m["metadata"].(map[string]any); ok {
+		delete(md, "resourceVersion")
+	}
+	return m
 }
 
 // ownerKey returns the key of the primary that controls child, when that

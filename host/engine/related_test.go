@@ -332,3 +332,42 @@ func BenchmarkWhenHolds(b *testing.B) {
 		}
 	})
 }
+
+// TestRelatedUpdateOutsideFields: with Manifest.Fields for the related
+// kind, an update that changes only fields the plugin does not read
+// enqueues nothing (a Node's status heartbeat for the DaemonSet plugin);
+// one that changes a read field, the labels or the owner references does.
+func TestRelatedUpdateOutsideFields(t *testing.T) {
+	h := newHarness(t, func(m *abi.Manifest) {
+		m.Related = []abi.RelatedInput{{Name: "cms", Type: abi.TypeRef{APIVersion: "v1", Kind: "ConfigMap"}, Select: abi.SelectAll}}
+		m.Fields = []abi.FieldSelection{{Type: abi.TypeRef{APIVersion: "v1", Kind: "ConfigMap"}, Paths: []string{"data.watched"}}}
+	})
+	put(t, h.c.primary, rs("a", "uid-a", nil, map[string]string{"app": "web"}))
+	base := &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: "ns", UID: "uid-c", ResourceVersion: "1"},
+		Data:       map[string]string{"watched": "1", "other": "1"},
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(cm *corev1.ConfigMap)
+		want []string
+	}{
+		{"unread field", func(cm *corev1.ConfigMap) { cm.Data["other"] = "2" }, nil},
+		{"resync", func(cm *corev1.ConfigMap) { cm.ResourceVersion = "1" }, nil},
+		{"read field", func(cm *corev1.ConfigMap) { cm.Data["watched"] = "2" }, []string{"ns/a"}},
+		{"labels", func(cm *corev1.ConfigMap) { cm.Labels = map[string]string{"x": "y"} }, []string{"ns/a"}},
+		{"owner", func(cm *corev1.ConfigMap) {
+			cm.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: "o", UID: "uid-o"}}
+		}, []string{"ns/a"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cur := withRV(base.DeepCopy(), "2")
+			tc.edit(cur)
+			h.relatedHandler().OnUpdate(base, cur)
+			if got := h.queued(); !slices.Equal(got, tc.want) {
+				t.Errorf("enqueued %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
