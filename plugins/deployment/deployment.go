@@ -22,7 +22,7 @@ import (
 
 	"wasmctl.dev/wasmctl/abi"
 	"wasmctl.dev/wasmctl/abi/sdk/controller"
-	"wasmctl.dev/wasmctl/plugins/deployment/internal/podhash"
+	"wasmctl.dev/wasmctl/plugins/internal/podhash"
 )
 
 // Event reasons, as upstream's.
