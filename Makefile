@@ -3,7 +3,7 @@ SHELL     := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 GO        ?= go
 WASM_ENV  := GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0
-PLUGINS   := plugins/replicaset/replicaset.wasm plugins/deployment/deployment.wasm plugins/statefulset/statefulset.wasm plugins/cronjob/cronjob.wasm plugins/job/job.wasm plugins/propagator/propagator.wasm
+PLUGINS   := plugins/replicaset/replicaset.wasm plugins/deployment/deployment.wasm plugins/statefulset/statefulset.wasm plugins/daemonset/daemonset.wasm plugins/cronjob/cronjob.wasm plugins/job/job.wasm plugins/propagator/propagator.wasm
 EXAMPLES  := examples/plugins/checksum/checksum.wasm
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 TEST_TIMEOUT ?= 40m
