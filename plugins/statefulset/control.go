@@ -366,12 +366,10 @@ func (s *sync) createPod(p *Pod) {
 	if !s.createMissingClaims(p, false) {
 		return
 	}
-	set := s.set.Metadata.Name
+	// Its Events are the manifest's (ownedEvents of Pod): none when the
+	// create is refused with AlreadyExists.
 	raw, _ := json.Marshal(s.buildPod(p.ordinal))
-	s.later = append(s.later, abi.Action{Op: abi.OpCreate, Object: raw,
-		OnSuccess: []abi.Event{s.event(abi.EventNormal, ReasonSuccessfulCreate, "Create Pod %s in StatefulSet %s successful", p.Metadata.Name, set)},
-		OnFailure: []abi.Event{s.event(abi.EventWarning, ReasonFailedCreate, "Create Pod %s in StatefulSet %s failed error: {error}", p.Metadata.Name, set)},
-	})
+	s.later = append(s.later, abi.Action{Op: abi.OpCreate, Object: raw})
 }
 
 // createMissingClaims creates the claims of p not in the cache; false when

@@ -63,9 +63,17 @@ func Manifest() *abi.Manifest {
 			{Type: claimType, Paths: []string{"metadata.ownerReferences", "metadata.deletionTimestamp"}},
 		},
 		IgnoreOwnWrites: true,
-		// Every event is worded per action, as upstream's pod control does.
+		// Events are worded per action (onSuccess / onFailure), as
+		// upstream's pod control does, but for pod creates: their wording
+		// is here, so that a create refused with AlreadyExists records
+		// nothing, as upstream sinks that error (stateful_pod_control.go:162).
+		// Deletes keep their own Events: upstream reports a pod already
+		// gone as deleted, which ownedEvents does not.
 		OwnedEvents: []abi.OwnedEvents{
-			{Type: podType, Created: abi.NoEvent, CreateFailed: abi.NoEvent, Deleted: abi.NoEvent, DeleteFailed: abi.NoEvent},
+			{Type: podType,
+				Created:      "Create Pod {name} in StatefulSet {primary} successful",
+				CreateFailed: "Create Pod {name} in StatefulSet {primary} failed error: {error}",
+				Deleted:      abi.NoEvent, DeleteFailed: abi.NoEvent, QuietReasons: []string{"AlreadyExists"}},
 			{Type: revisionType, Created: abi.NoEvent, CreateFailed: abi.NoEvent, Deleted: abi.NoEvent, DeleteFailed: abi.NoEvent},
 		},
 	}

@@ -208,8 +208,8 @@ func TestReconcile(t *testing.T) {
 				if p.Spec["hostname"] != "web-0" || p.Spec["subdomain"] != "web" || p.Metadata.GenerateName != "web-" || len(p.Metadata.OwnerReferences) != 1 {
 					t.Errorf("pod %+v", p)
 				}
-				if ev := resp.Actions[2].OnSuccess; len(ev) != 1 || ev[0].Message != "Create Pod web-0 in StatefulSet web successful" {
-					t.Errorf("create event %+v", ev)
+				if ev := hostEvents(t, statefulset.Manifest(), resp.Actions[2], "", ""); !slices.Equal(ev, []string{"Normal SuccessfulCreate: Create Pod web-0 in StatefulSet web successful"}) {
+					t.Errorf("create events %q", ev)
 				}
 				var r struct {
 					Metadata struct {
@@ -373,5 +373,92 @@ func TestReconcile(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// hostEvents is what the host records on the set for one applied action
+// (host/apply's record): the action's own onSuccess / onFailure when it has
+// any, else for a create of an owns kind the manifest's ownedEvents
+// wording, nothing for a refusal whose reason is quiet. err is the API
+// server's error text, reason its status reason ("" when it applied).
+func hostEvents(t *testing.T, m *abi.Manifest, a abi.Action, reason, err string) []string {
+	t.Helper()
+	var o struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Metadata   struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+	}
+	if e := json.Unmarshal(a.Object, &o); e != nil {
+		t.Fatal(e)
+	}
+	var out []string
+	if len(a.OnSuccess) > 0 || len(a.OnFailure) > 0 {
+		evs := a.OnSuccess
+		if reason != "" {
+			evs = a.OnFailure
+		}
+		for _, e := range evs {
+			out = append(out, string(e.Type)+" "+e.Reason+": "+strings.ReplaceAll(e.Message, "{error}", err))
+		}
+		return out
+	}
+	if a.Op != abi.OpCreate {
+		return nil
+	}
+	for _, ev := range m.OwnedEvents {
+		if ev.Type.APIVersion != o.APIVersion || ev.Type.Kind != o.Kind {
+			continue
+		}
+		typ, why, tmpl := "Normal", "SuccessfulCreate", ev.Created
+		if reason != "" {
+			if slices.Contains(ev.QuietReasons, reason) {
+				return nil
+			}
+			typ, why, tmpl = "Warning", "FailedCreate", ev.CreateFailed
+		}
+		if tmpl == "" || tmpl == abi.NoEvent {
+			return nil
+		}
+		msg := strings.NewReplacer("{name}", o.Metadata.Name, "{kind}", o.Kind, "{kindLower}", strings.ToLower(o.Kind),
+			"{namespace}", "ns", "{primary}", "web", "{primaryKind}", "StatefulSet", "{error}", err).Replace(tmpl)
+		return []string{typ + " " + why + ": " + msg}
+	}
+	t.Fatalf("create of %s %s: no ownedEvents for it and no events of its own (the host's defaults would word it)", o.Kind, o.Metadata.Name)
+	return nil
+}
+
+// TestPodCreateEvents: the Events of a pod create as upstream's
+// CreateStatefulPod records them, once the host has applied it. A create
+// refused with AlreadyExists (a pod of that name the set does not own, e.g.
+// released by a label change) records nothing: upstream sinks that error
+// (stateful_pod_control.go:162) and retries. Found side by side with
+// kube-controller-manager (sidebyside_test.go), where the plugin recorded a
+// FailedCreate at every retry.
+func TestPodCreateEvents(t *testing.T) {
+	resp, err := statefulset.Reconcile(request(world{set: newSet(1, withStatus(obj{"currentRevision": webRevision, "updateRevision": webRevision, "observedGeneration": 1.0, "collisionCount": 0.0})),
+		children: []obj{revision(webRevision, 1, template())}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := summary(t, resp); !slices.Equal(got, []string{"create Pod web-0"}) {
+		t.Fatalf("actions %q", got)
+	}
+	create := resp.Actions[0]
+	for _, tc := range []struct {
+		name, reason, err string
+		want              []string
+	}{
+		{"created", "", "", []string{"Normal SuccessfulCreate: Create Pod web-0 in StatefulSet web successful"}},
+		{"already exists", "AlreadyExists", `pods "web-0" already exists`, nil},
+		{"refused", "Invalid", `Pod "web-0" is invalid: spec.containers[0].image: Invalid value: "nginx "`,
+			[]string{`Warning FailedCreate: Create Pod web-0 in StatefulSet web failed error: Pod "web-0" is invalid: spec.containers[0].image: Invalid value: "nginx "`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := hostEvents(t, statefulset.Manifest(), create, tc.reason, tc.err); !slices.Equal(got, tc.want) {
+				t.Errorf("events\n got %q\nwant %q", got, tc.want)
+			}
+		})
 	}
 }
