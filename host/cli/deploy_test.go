@@ -38,7 +38,7 @@ func repoConfig(t *testing.T) string {
 		t.Fatal(err)
 	}
 	cfg := string(raw)
-	for _, p := range []string{"replicaset", "deployment", "statefulset", "cronjob", "job"} {
+	for _, p := range []string{"replicaset", "deployment", "statefulset", "daemonset", "cronjob", "job"} {
 		wasm, err := wasmbuild.Build("", "wasmctl.dev/wasmctl/plugins/"+p+"/cmd")
 		if err != nil {
 			t.Fatal(err)
@@ -197,6 +197,26 @@ func TestDeployRBACIsSufficientAndMinimal(t *testing.T) {
 	if _, err := admin.AppsV1().StatefulSets(ns).Create(ctx, sts, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// A DaemonSet tolerating every taint (a new Node carries not-ready)
+	// and a Node for it: the host lists and watches nodes for it.
+	if _, err := admin.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "rbac-check-node"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer admin.CoreV1().Nodes().Delete(ctx, "rbac-check-node", metav1.DeleteOptions{})
+	ds := &appsv1.DaemonSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "agent", Namespace: ns},
+		Spec: appsv1.DaemonSetSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "agent"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "agent"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "agent", Image: "busybox"}},
+					Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}}},
+			},
+		},
+	}
+	if _, err := admin.AppsV1().DaemonSets(ns).Create(ctx, ds, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	cj := &batchv1.CronJob{
 		ObjectMeta: metav1.ObjectMeta{Name: "tick", Namespace: ns},
 		Spec: batchv1.CronJobSpec{Schedule: "*/1 * * * *", JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{
@@ -218,7 +238,7 @@ func TestDeployRBACIsSufficientAndMinimal(t *testing.T) {
 		got, _ := admin.AppsV1().ReplicaSets(ns).Get(ctx, "hello", metav1.GetOptions{})
 		// The ReplicaSet's two pods and the one the Job plugin creates for
 		// the CronJob's Job, whose status it writes (jobs/status).
-		rsPods, jobPods, depPods, stsPods := 0, 0, 0, 0
+		rsPods, jobPods, depPods, stsPods, dsPods := 0, 0, 0, 0, 0
 		for _, pod := range pods.Items {
 			switch {
 			case pod.Labels["app"] == "hello":
@@ -227,6 +247,8 @@ func TestDeployRBACIsSufficientAndMinimal(t *testing.T) {
 				depPods++
 			case pod.Labels["app"] == "db":
 				stsPods++
+			case pod.Labels["app"] == "agent":
+				dsPods++
 			case pod.Labels["batch.kubernetes.io/job-name"] != "":
 				jobPods++
 			}
@@ -246,7 +268,12 @@ func TestDeployRBACIsSufficientAndMinimal(t *testing.T) {
 		if claimErr != nil || stsPods != 1 {
 			return fmt.Errorf("StatefulSet: %d pods, claim data-db-0: %v (host log: %s)", stsPods, claimErr, p.LogFile)
 		}
-		if len(pods.Items) != 4+len(jobs.Items) || rsPods != 2 || depPods != 1 || jobPods != len(jobs.Items) || got.Status.Replicas != 2 || len(jobs.Items) == 0 || active != len(jobs.Items) ||
+		nodes, _ := admin.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		got2, _ := admin.AppsV1().DaemonSets(ns).Get(ctx, "agent", metav1.GetOptions{})
+		if dsPods == 0 || dsPods != len(nodes.Items) || got2.Status.DesiredNumberScheduled != int32(len(nodes.Items)) {
+			return fmt.Errorf("DaemonSet: %d pods on %d nodes, status %+v (host log: %s)", dsPods, len(nodes.Items), got2.Status, p.LogFile)
+		}
+		if len(pods.Items) != 4+dsPods+len(jobs.Items) || rsPods != 2 || depPods != 1 || jobPods != len(jobs.Items) || got.Status.Replicas != 2 || len(jobs.Items) == 0 || active != len(jobs.Items) ||
 			d.Status.Replicas != 1 || d.Status.ObservedGeneration != d.Generation {
 			return fmt.Errorf("%d pods (%d of the ReplicaSet, %d of the Deployment, %d of Jobs), status.replicas %d, %d jobs, %d with an active pod, deployment status %+v (host log: %s)", len(pods.Items), rsPods, depPods, jobPods, got.Status.Replicas, len(jobs.Items), active, d.Status, p.LogFile)
 		}
