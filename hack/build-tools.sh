@@ -30,6 +30,16 @@ if [[ -f "$cache/.stamp" && "$(cat "$cache/.stamp")" == "$stamp" ]] &&
 fi
 
 mkdir -p "$cache"
+# One build at a time: two callers building at once (parallel test runs, a
+# bench next to a test) would write the same binaries. The second waits and
+# finds the first one's result.
+exec 9>"$cache/.lock"
+flock 9
+if [[ -f "$cache/.stamp" && "$(cat "$cache/.stamp")" == "$stamp" ]] &&
+   [[ -x "$cache/kube-apiserver" && -x "$cache/kube-controller-manager" && -x "$cache/etcd" ]]; then
+  echo "$cache"
+  exit 0
+fi
 start=$(date +%s)
 echo "building kube-apiserver, kube-controller-manager, etcd ($k8s_version) into $cache (~6 min cold on 2 cores)" >&2
 # The version ldflags make the binaries report the release they were built from
