@@ -147,7 +147,9 @@ func pod(name, nodeName, hash string, opts ...podOpt) obj {
 }
 
 func phase(ph string) podOpt { return func(p obj) { p["status"] = obj{"phase": ph} } }
-func notReady(p obj)          { p["status"] = obj{"phase": "Running", "conditions": []any{obj{"type": "Ready", "status": "False"}}} }
+func notReady(p obj) {
+	p["status"] = obj{"phase": "Running", "conditions": []any{obj{"type": "Ready", "status": "False"}}}
+}
 func created(d time.Duration) podOpt {
 	return func(p obj) { p["metadata"].(obj)["creationTimestamp"] = now.Add(-d).Format(time.RFC3339) }
 }
@@ -419,9 +421,11 @@ func TestReconcile(t *testing.T) {
 			want: []string{"updateStatus DaemonSet web", "delete Pod web-a"},
 		},
 		{
-			name:  "OnDelete: a new template changes no pod",
-			world: world{ds: newDS(image("nginx:1.28"), settled(1), func(ds *appsv1.DaemonSet) { ds.Spec.UpdateStrategy = appsv1.DaemonSetUpdateStrategy{Type: appsv1.OnDeleteDaemonSetStrategyType} }), nodes: nodes("n1"), children: []obj{rev1, pod("web-a", "n1", hashV1)}},
-			want:  []string{"create ControllerRevision", "updateStatus DaemonSet web"},
+			name: "OnDelete: a new template changes no pod",
+			world: world{ds: newDS(image("nginx:1.28"), settled(1), func(ds *appsv1.DaemonSet) {
+				ds.Spec.UpdateStrategy = appsv1.DaemonSetUpdateStrategy{Type: appsv1.OnDeleteDaemonSetStrategyType}
+			}), nodes: nodes("n1"), children: []obj{rev1, pod("web-a", "n1", hashV1)}},
+			want: []string{"create ControllerRevision", "updateStatus DaemonSet web"},
 		},
 		{
 			name:  "a revision name taken by other data raises the collision count",
@@ -475,7 +479,10 @@ func TestReconcile(t *testing.T) {
 		},
 		{
 			name: "minReadySeconds: requeued for the time until the ready pod is available",
-			world: world{ds: newDS(settled(1), func(ds *appsv1.DaemonSet) { ds.Spec.MinReadySeconds = 90; ds.Status.NumberAvailable, ds.Status.NumberUnavailable = 0, 1 }), nodes: nodes("n1"),
+			world: world{ds: newDS(settled(1), func(ds *appsv1.DaemonSet) {
+				ds.Spec.MinReadySeconds = 90
+				ds.Status.NumberAvailable, ds.Status.NumberUnavailable = 0, 1
+			}), nodes: nodes("n1"),
 				children: []obj{rev1, pod("web-a", "n1", hashV1)}},
 			requeue: 30 * time.Second,
 		},
