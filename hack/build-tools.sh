@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the local control plane (kube-apiserver, kube-controller-manager, etcd)
-# from the Go module proxy into a cache directory reused across runs, and prints
-# that directory. Nothing is rebuilt while the binaries and the stamp of the
-# pinned versions (hack/tools/go.mod + go.sum) are current.
+# Builds the local control plane (kube-apiserver, kube-controller-manager,
+# kube-scheduler, etcd) and kwok (the node and pod simulator) from the Go module
+# proxy into a cache directory reused across runs, and prints that directory.
+# Nothing is rebuilt while the binaries and the stamp of the pinned versions
+# (hack/tools/go.mod + go.sum, kwok_version) are current.
 #
 # When KUBEBUILDER_ASSETS names a directory with kube-apiserver and etcd (envtest
 # binaries), that directory is used as it is and nothing is built.
@@ -10,6 +11,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 k8s_version=$(awk '$1=="k8s.io/kubernetes"{print $2}' "$here/tools/go.mod")
+# kwok is built from its own module, with the dependency versions its go.mod
+# pins (go install MODULE@VERSION), not ours.
+kwok_version=v0.8.0
 
 if [[ -n "${KUBEBUILDER_ASSETS:-}" ]]; then
   if [[ -x "$KUBEBUILDER_ASSETS/kube-apiserver" && -x "$KUBEBUILDER_ASSETS/etcd" ]]; then
@@ -21,10 +25,14 @@ if [[ -n "${KUBEBUILDER_ASSETS:-}" ]]; then
 fi
 
 cache=${WASMCTL_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wasmctl/tools/$k8s_version}
-stamp=$(cat "$here/tools/go.mod" "$here/tools/go.sum" | sha256sum | cut -c1-16)
+stamp=$( (cat "$here/tools/go.mod" "$here/tools/go.sum"; echo "kwok $kwok_version") | sha256sum | cut -c1-16)
+bins=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok)
+current() {
+  [[ -f "$cache/.stamp" && "$(cat "$cache/.stamp")" == "$stamp" ]] || return 1
+  for b in "${bins[@]}"; do [[ -x "$cache/$b" ]] || return 1; done
+}
 
-if [[ -f "$cache/.stamp" && "$(cat "$cache/.stamp")" == "$stamp" ]] &&
-   [[ -x "$cache/kube-apiserver" && -x "$cache/kube-controller-manager" && -x "$cache/etcd" ]]; then
+if current; then
   echo "$cache"
   exit 0
 fi
@@ -35,13 +43,12 @@ mkdir -p "$cache"
 # finds the first one's result.
 exec 9>"$cache/.lock"
 flock 9
-if [[ -f "$cache/.stamp" && "$(cat "$cache/.stamp")" == "$stamp" ]] &&
-   [[ -x "$cache/kube-apiserver" && -x "$cache/kube-controller-manager" && -x "$cache/etcd" ]]; then
+if current; then
   echo "$cache"
   exit 0
 fi
 start=$(date +%s)
-echo "building kube-apiserver, kube-controller-manager, etcd ($k8s_version) into $cache (~6 min cold on 2 cores)" >&2
+echo "building kube-apiserver, kube-controller-manager, kube-scheduler, etcd ($k8s_version) and kwok ($kwok_version) into $cache (~11 min cold on 2 cores)" >&2
 # The version ldflags make the binaries report the release they were built from
 # (the apiserver derives its emulation version and /version from them).
 minor=$(echo "$k8s_version" | cut -d. -f2)
@@ -58,7 +65,13 @@ ldflags="-s -w \
   export CGO_ENABLED=0 GOFLAGS=-mod=mod
   go build -trimpath -ldflags "$ldflags" -o "$cache/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
   go build -trimpath -ldflags "$ldflags" -o "$cache/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
+  go build -trimpath -ldflags "$ldflags" -o "$cache/kube-scheduler" k8s.io/kubernetes/cmd/kube-scheduler
   go build -trimpath -ldflags "-s -w" -o "$cache/etcd" go.etcd.io/etcd/server/v3
+)
+(
+  cd "$cache"
+  export CGO_ENABLED=0 GOFLAGS= GOBIN="$cache"
+  go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$kwok_version"
 )
 echo "$stamp" > "$cache/.stamp"
 echo "built in $(( $(date +%s) - start ))s" >&2
