@@ -65,6 +65,10 @@ func (e *Environment) StartKwokWith(config []byte) (*Process, error) {
 		"--node-ip=10.0.0.1",
 		"--cidr=10.0.1.0/24",
 		"--server-address=",
+		// Renew each node's Lease, the heartbeat kube-controller-manager's
+		// node lifecycle controller reads: without it, it marks the nodes
+		// NotReady after its grace period and their pods not Ready.
+		"--node-lease-duration-seconds=40",
 	}, nil)
 }
 

@@ -337,6 +337,11 @@ func (e *Environment) StartControllerManager(opts ControllerManagerOptions) (*Pr
 		"--leader-elect=false",
 		"--secure-port=0",
 		"--use-service-account-credentials=false",
+		// For the serviceaccount-token controller, when the list holds it
+		// (make run's "*,-replicaset,..."): tokens signed with the key the
+		// apiserver verifies.
+		"--service-account-private-key-file=" + e.pki.SAPrivateFile,
+		"--root-ca-file=" + e.pki.CAFile,
 		"--kube-api-qps=" + strconv.FormatFloat(float64(qps), 'f', -1, 32),
 		"--kube-api-burst=" + strconv.Itoa(burst),
 		"--v=1",
