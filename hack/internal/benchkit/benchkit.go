@@ -1,11 +1,11 @@
 // Package benchkit is what the side-by-side benchmarks (hack/bench,
-// hack/benchjob, hack/benchdeploy, hack/benchsts) share: building the host
-// and its plugins, starting it with metrics and pprof, waiting for a side
-// to run with synced caches, reading a controller process's CPU and memory
-// from /proc and the host's plugin call metrics, the logs of each side,
-// the bench's kubelet (pods marked Running and Ready as soon as they
-// appear), the workloads' pod spec, and the medians and ratios of the
-// report.
+// hack/benchjob, hack/benchdeploy, hack/benchsts, hack/benchds) share:
+// building the host and its plugins, starting it with metrics and pprof,
+// waiting for a side to run with synced caches, reading a controller
+// process's CPU and memory from /proc and the host's plugin call metrics,
+// the logs of each side, the bench's kubelet (pods marked Running and
+// Ready as soon as they appear), the workloads' pod spec, and the medians
+// and ratios of the report.
 package benchkit
 
 import (
@@ -39,6 +39,12 @@ func Command(prog string, args []string) string {
 // a config running each with 5 workers, a 10 s timeout and the client
 // limits qps/burst = qps. The caller removes filepath.Dir(bin).
 func Prepare(prefix string, qps int, plugins ...string) (bin, cfg string, err error) {
+	return PrepareWorkers(prefix, qps, 5, plugins...)
+}
+
+// PrepareWorkers is Prepare with workers workers per controller (for a
+// side-by-side run whose kube-controller-manager default is not 5).
+func PrepareWorkers(prefix string, qps, workers int, plugins ...string) (bin, cfg string, err error) {
 	dir, err := os.MkdirTemp("", prefix)
 	if err != nil {
 		return "", "", err
@@ -47,16 +53,26 @@ func Prepare(prefix string, qps int, plugins ...string) (bin, cfg string, err er
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/wasmctl-host").CombinedOutput(); err != nil {
 		return "", "", fmt.Errorf("build host: %v\n%s", err, out)
 	}
-	body := fmt.Sprintf("qps: %d\nburst: %d\ncompilationCacheDir: %s/cache\ncontrollers:\n", qps, qps, dir)
-	for _, p := range plugins {
-		wasm, err := wasmbuild.Build("", "./plugins/"+p+"/cmd")
-		if err != nil {
+	wasms := make([]string, len(plugins))
+	for i, p := range plugins {
+		if wasms[i], err = wasmbuild.Build("", "./plugins/"+p+"/cmd"); err != nil {
 			return "", "", err
 		}
-		body += fmt.Sprintf("  - {name: %s, plugin: %s, workers: 5, timeout: 10s}\n", p, wasm)
 	}
 	cfg = filepath.Join(dir, "config.yaml")
-	return bin, cfg, os.WriteFile(cfg, []byte(body), 0o644)
+	return bin, cfg, os.WriteFile(cfg, []byte(hostConfig(dir, qps, workers, plugins, wasms)), 0o644)
+}
+
+// hostConfig is the host's config for Prepare: the client limits, a
+// compilation cache under dir, and controller plugins[i] running wasms[i]
+// with workers workers and a 10 s timeout (for and owns from the plugin's
+// manifest).
+func hostConfig(dir string, qps, workers int, plugins, wasms []string) string {
+	body := fmt.Sprintf("qps: %d\nburst: %d\ncompilationCacheDir: %s/cache\ncontrollers:\n", qps, qps, dir)
+	for i, p := range plugins {
+		body += fmt.Sprintf("  - {name: %s, plugin: %s, workers: %d, timeout: 10s}\n", p, wasms[i], workers)
+	}
+	return body
 }
 
 // Ratio is a/b as "1.23×", "–" when either is 0.

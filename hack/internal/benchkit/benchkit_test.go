@@ -13,6 +13,16 @@ func TestCommand(t *testing.T) {
 	}
 }
 
+func TestHostConfig(t *testing.T) {
+	got := hostConfig("/tmp/b", 1000, 2, []string{"daemonset", "job"}, []string{"/x/daemonset.wasm", "/x/job.wasm"})
+	want := "qps: 1000\nburst: 1000\ncompilationCacheDir: /tmp/b/cache\ncontrollers:\n" +
+		"  - {name: daemonset, plugin: /x/daemonset.wasm, workers: 2, timeout: 10s}\n" +
+		"  - {name: job, plugin: /x/job.wasm, workers: 2, timeout: 10s}\n"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
 func TestMedianAndRatio(t *testing.T) {
 	id := func(v float64) float64 { return v }
 	for _, tc := range []struct {
