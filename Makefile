@@ -53,10 +53,11 @@ test-unit:
 run: build plugins
 	hack/run.sh
 
-## bench: Go benchmarks, the convergence, Job, Deployment and StatefulSet runs; writes their parts of docs/BENCHMARKS.md
-# About 12.5–15.5 min on 2 cores (bound: 15 min, which the StatefulSet runs'
-# 35 s can take a slow run past): the Go benchmarks ≈ 3 min, most
-# of it the CronJob schedule lag on two control planes (≈ 2.2 min); the
+## bench: Go benchmarks, the convergence, Job, Deployment, StatefulSet and DaemonSet runs; writes their parts of docs/BENCHMARKS.md
+# About 14–17 min on 2 cores (bound: 15 min, which the StatefulSet runs'
+# 35 s and the DaemonSet runs' 80 s take all but a fast run past): the Go
+# benchmarks ≈ 3 min, most of it the CronJob schedule lag on two control
+# planes (≈ 2.2 min); the
 # convergence runs ≈ 6–8 min (2 sizes × 2 rounds × 3 sides, 10–60 s each with
 # the control plane's start; one round took 4 min with other tests running);
 # the Job runs ≈ 1 min (hack/benchjob: 1 round × 2 sides, one Job of 1000
@@ -68,13 +69,17 @@ run: build plugins
 # on a quiet machine, 191 s with other tests running); the StatefulSet runs
 # ≈ 35 s (hack/benchsts: 1 round × 2 sides, 50 StatefulSets × 10 replicas,
 # Parallel, created until all ready, ≈ 4 s each plus the control plane's
-# start: 34 s in all on a quiet machine); hack/benchdoc a few seconds. A
-# phase stuck for 3 min (hack/bench -timeout), a Job not Complete after
-# 5 min (hack/benchjob -timeout), a rollout not complete after 5 min
-# (hack/benchdeploy -timeout) or StatefulSets not all ready after 5 min
-# (hack/benchsts -timeout) fails the run. Outputs stay in .cache/bench.txt,
-# .cache/convergence.md, .cache/jobbench.md, .cache/deploybench.md and
-# .cache/stsbench.md.
+# start: 34 s in all on a quiet machine); the DaemonSet runs ≈ 80 s
+# (hack/benchds: 1 round × 2 sides, 200 Nodes then 20 DaemonSets, 4000 pods,
+# created until all ready, 19–23 s each plus the nodes, the control plane's
+# start and the builds: 77 s in all in the first run); hack/benchdoc a few
+# seconds. A phase stuck for 3 min (hack/bench -timeout), a Job not Complete
+# after 5 min (hack/benchjob -timeout), a rollout not complete after 5 min
+# (hack/benchdeploy -timeout), StatefulSets not all ready after 5 min
+# (hack/benchsts -timeout) or DaemonSets not all ready after 5 min
+# (hack/benchds -timeout) fails the run. Outputs stay in .cache/bench.txt,
+# .cache/convergence.md, .cache/jobbench.md, .cache/deploybench.md,
+# .cache/stsbench.md and .cache/dsbench.md.
 BENCH_GO_ARGS   := -short -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./host/... ./plugins/... ./examples/...
 BENCH_CONV_ARGS := -sizes 500x10,50x100 -rounds 2
 bench: tools plugins
@@ -84,9 +89,10 @@ bench: tools plugins
 	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) run ./hack/benchjob -rounds 1 -out .cache/jobbench.md
 	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) run ./hack/benchdeploy -rounds 1 -out .cache/deploybench.md
 	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) run ./hack/benchsts -rounds 1 -out .cache/stsbench.md
+	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) run ./hack/benchds -rounds 1 -out .cache/dsbench.md
 	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) run ./hack/benchdoc -doc docs/BENCHMARKS.md \
 		-gotest .cache/bench.txt -gotest-cmd "go test $(BENCH_GO_ARGS)" -convergence .cache/convergence.md \
-		-job .cache/jobbench.md -deploy .cache/deploybench.md -sts .cache/stsbench.md
+		-job .cache/jobbench.md -deploy .cache/deploybench.md -sts .cache/stsbench.md -ds .cache/dsbench.md
 
 clean:
 	rm -rf bin .cache $(PLUGINS) $(EXAMPLES)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -175,8 +176,10 @@ func TestDocumentHasSections(t *testing.T) {
 	for _, p := range markdownParts() {
 		names = append(names, p.section)
 	}
-	if !strings.Contains(strings.Join(names, " "), "sts") {
-		t.Errorf("sections %v lack sts", names)
+	for _, want := range []string{"sts", "ds"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("sections %v lack %s", names, want)
+		}
 	}
 	for _, name := range names {
 		if _, err := replaceSection(string(data), name, "x"); err != nil {
