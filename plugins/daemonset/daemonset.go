@@ -211,6 +211,7 @@ func reconcile(req *request) (*abi.ReconcileResponse, error) {
 		}
 	}
 	s.writeStatus(groups)
+	s.requeueForAvailability()
 	s.syncNodes(creates, deletes)
 	s.cleanupHistory(old)
 	s.memo.save(s.resp)
@@ -644,6 +645,27 @@ func (s *sync) writeStatus(groups map[string][]*Pod) {
 	obj := maps.Clone(s.raw)
 	obj["status"], _ = json.Marshal(st)
 	_ = s.resp.Add(abi.OpUpdateStatus, obj)
+}
+
+// requeueForAvailability stands for upstream's pod handler, which syncs a
+// DaemonSet with minReadySeconds again minReadySeconds (+1 s) after any of
+// its pods turns Ready: the call is requeued for when the first ready pod
+// not yet available becomes so, whether or not it is the oldest of its
+// node (the one status looks at). With surge, the old pod's deletion waits
+// for the new one beside it, which status never counts.
+func (s *sync) requeueForAvailability() {
+	mrs := s.ds.Spec.MinReadySeconds
+	if mrs <= 0 {
+		return
+	}
+	for _, p := range s.pods {
+		if p.Metadata.Deleting() || p.terminal() {
+			continue
+		}
+		if d, ok := controller.NextAvailabilityCheck(p.ready(), (&controller.Pod{Status: p.Status}).ReadySince(), mrs, s.now); ok {
+			s.requeueAfter(d)
+		}
+	}
 }
 
 func (s *sync) requeueAfter(d time.Duration) {

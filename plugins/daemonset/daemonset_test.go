@@ -421,6 +421,22 @@ func TestReconcile(t *testing.T) {
 			want: []string{"updateStatus DaemonSet web", "delete Pod web-a"},
 		},
 		{
+			// Upstream's pod handler syncs the DaemonSet minReadySeconds
+			// (+1 s) after any of its pods turns Ready; status looks at
+			// the oldest pod of a node only, the old one here.
+			name: "surge with minReadySeconds: requeued for when the new pod beside the old one is available",
+			world: world{ds: newDS(image("nginx:1.28"), maxSurge(intstr.FromInt32(1)), func(ds *appsv1.DaemonSet) {
+				ds.Spec.MinReadySeconds = 10
+				ds.Status = appsv1.DaemonSetStatus{ObservedGeneration: 2, DesiredNumberScheduled: 1, CurrentNumberScheduled: 1, NumberReady: 1, NumberAvailable: 1}
+			}), nodes: nodes("n1"),
+				children: []obj{rev1, revision(t, v2, "web-new", 2), pod("web-a", "n1", hashV1),
+					pod("web-x", "n1", "new", created(time.Minute), func(p obj) {
+						p["metadata"].(obj)["labels"].(obj)[daemonset.TemplateGenerationLabel] = "2"
+						p["status"] = obj{"phase": "Running", "conditions": []any{obj{"type": "Ready", "status": "True", "lastTransitionTime": now.Add(-4 * time.Second).Format(time.RFC3339)}}}
+					})}},
+			requeue: 6 * time.Second,
+		},
+		{
 			name: "OnDelete: a new template changes no pod",
 			world: world{ds: newDS(image("nginx:1.28"), settled(1), func(ds *appsv1.DaemonSet) {
 				ds.Spec.UpdateStrategy = appsv1.DaemonSetUpdateStrategy{Type: appsv1.OnDeleteDaemonSetStrategyType}
