@@ -12,11 +12,12 @@ import (
 )
 
 // BenchmarkPluginStart is the plugin part of a host start: compile (or load
-// from the compilation cache) the two sample plugins, instantiate them and
-// call describe — with a cold cache (new directory) and a warm one.
+// from the compilation cache) the six workload plugins of config.yaml,
+// instantiate them and call describe — with a cold cache (new directory)
+// and a warm one (what every start after the first one costs).
 func BenchmarkPluginStart(b *testing.B) {
 	var paths []string
-	for _, p := range []string{"replicaset", "cronjob"} {
+	for _, p := range []string{"replicaset", "deployment", "statefulset", "daemonset", "job", "cronjob"} {
 		path, err := wasmbuild.Build("", "wasmctl.dev/wasmctl/plugins/"+p+"/cmd")
 		if err != nil {
 			b.Fatal(err)
