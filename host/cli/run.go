@@ -101,7 +101,7 @@ func run(ctx context.Context, cmd *cobra.Command, o runOptions) error {
 	// SIGTERM would: in-flight reconciles finish and the Lease is released.
 	ctx, fail := context.WithCancelCause(ctx)
 	defer fail(nil)
-	go watchAndReload(ctx, configPath(cmd), mgr)
+	go watchAndReload(ctx, configPath(cmd), cfg, mgr)
 	var standby atomic.Bool
 	standby.Store(o.leaderElect)
 	servers := startServers(ctx, o, listeners, m, mgr, &standby, fail)

@@ -46,7 +46,9 @@ type Config struct {
 	CompilationCacheDir string `mapstructure:"compilationCacheDir"`
 	// ShutdownTimeout bounds how long SIGTERM waits for in-flight reconciles.
 	ShutdownTimeout time.Duration `mapstructure:"shutdownTimeout"`
-	Controllers     []Controller  `mapstructure:"controllers"`
+	// OCI configures plugins pulled from registries (plugin: oci://...).
+	OCI         OCI          `mapstructure:"oci"`
+	Controllers []Controller `mapstructure:"controllers"`
 
 	// Dir is the directory of the config file; plugin paths are relative to
 	// it. Set by Load.
@@ -55,8 +57,18 @@ type Config struct {
 
 // Controller is one plugin and what it reconciles.
 type Controller struct {
-	Name   string `mapstructure:"name"`
+	Name string `mapstructure:"name"`
+	// Plugin is a .wasm file (relative to the config file's directory) or
+	// an OCI reference: oci://HOST/REPO:TAG or oci://HOST/REPO@sha256:...
 	Plugin string `mapstructure:"plugin"`
+	// PublicKey verifies an oci:// plugin's cosign signature (a PEM file,
+	// relative to the config file's directory); "none" verifies nothing.
+	// Default: oci.publicKey.
+	PublicKey string `mapstructure:"publicKey"`
+	// PollInterval re-resolves an oci:// plugin's tag this often; a moved
+	// tag is pulled, verified and hot-swapped. 0: oci.pollInterval
+	// (default 0: never; a pinned digest is never polled).
+	PollInterval time.Duration `mapstructure:"pollInterval"`
 	// For and Owns default to the plugin's describe manifest.
 	For  *abi.TypeRef  `mapstructure:"for"`
 	Owns []abi.TypeRef `mapstructure:"owns"`
@@ -72,6 +84,15 @@ type Controller struct {
 	// Record keeps the controller's requests as files, to replay a problem
 	// seen in a cluster as a unit test. Off unless Dir is set.
 	Record Record `mapstructure:"record"`
+
+	// PluginFile and PluginDigest are what an oci:// plugin resolved to:
+	// the cached module and the manifest digest (set by ResolvePlugins; a
+	// new digest is a new file, which reload sees as a changed plugin).
+	PluginFile   string `mapstructure:"-"`
+	PluginDigest string `mapstructure:"-"`
+	// ResolveErr is why the last ResolvePlugins could not resolve it (a
+	// reload keeps the running plugin then).
+	ResolveErr error `mapstructure:"-"`
 }
 
 // Record configures request recording.
@@ -104,8 +125,13 @@ func quantity(s, key string) (uint64, error) {
 	return uint64(v), nil
 }
 
-// PluginPath resolves the controller's plugin path against the config dir.
+// PluginPath resolves the controller's plugin path against the config dir;
+// for an oci:// plugin, the cached module it resolved to ("" before
+// ResolvePlugins).
 func (c *Config) PluginPath(ctrl *Controller) string {
+	if ctrl.IsOCI() {
+		return ctrl.PluginFile
+	}
 	if filepath.IsAbs(ctrl.Plugin) || c.Dir == "" {
 		return ctrl.Plugin
 	}
@@ -185,6 +211,9 @@ func (c *Config) defaultAndValidate() error {
 	if c.QPS <= 0 || c.Burst <= 0 {
 		return fmt.Errorf("qps and burst must be positive")
 	}
+	if err := c.OCI.defaultAndValidate(c.Dir); err != nil {
+		return err
+	}
 	if len(c.Controllers) == 0 {
 		return errors.New("controllers: at least one controller is required")
 	}
@@ -231,6 +260,12 @@ func (c *Config) defaultAndValidate() error {
 		}
 		if ctrl.Record.Dir != "" && !filepath.IsAbs(ctrl.Record.Dir) {
 			ctrl.Record.Dir = filepath.Join(c.Dir, ctrl.Record.Dir)
+		}
+		if err := c.checkOCI(ctrl, at); err != nil {
+			return err
+		}
+		if ctrl.IsOCI() {
+			continue // pulled by ResolvePlugins
 		}
 		if _, err := os.Stat(c.PluginPath(ctrl)); err != nil {
 			return fmt.Errorf("%s.plugin: %w", at, err)

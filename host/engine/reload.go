@@ -113,8 +113,27 @@ func (m *Manager) Reload(ctx context.Context, cfg *config.Config) []ReloadResult
 		c := m.match(cc, path)
 		if c != nil {
 			seen[c.name] = true
+		}
+		if cc.ResolveErr != nil {
+			// The registry could not be asked, or the artifact did not
+			// verify: the running plugin stays.
+			name := cc.Name
+			if c != nil {
+				name = c.name
+			}
+			results = append(results, ReloadResult{Controller: name, Path: cfg.PluginName(cc), Err: cc.ResolveErr})
+			continue
+		}
+		if c != nil {
 			if old := c.spec.Load(); reflect.DeepEqual(old.Entry, *cc) && old.PluginPath == path && fileDigest(path) == old.WasmSHA256 {
-				continue // nothing changed
+				// Nothing changed: what runs is what the configuration
+				// asks for, so an earlier failure to reload is over (a
+				// registry back up, a broken file put back).
+				if r, ok := m.status.Load(c.name); ok && r.(ReloadResult).Err != nil {
+					m.status.Delete(c.name)
+					logger.Info("Running plugin matches the configuration again", "controller", c.name, "plugin", cfg.PluginName(cc))
+				}
+				continue
 			}
 		}
 		results = append(results, m.reloadOne(ctx, cfg, i, c, path, seen))
@@ -142,12 +161,17 @@ func (m *Manager) match(cc *config.Controller, path string) *Controller {
 		if cc.Name == "" && s.Entry.Name == "" && s.PluginPath == path {
 			return c
 		}
+		// An oci:// plugin's file changes with its digest: the reference
+		// is what stays.
+		if cc.Name == "" && s.Entry.Name == "" && cc.IsOCI() && s.Entry.Plugin == cc.Plugin {
+			return c
+		}
 	}
 	return nil
 }
 
 func (m *Manager) reloadOne(ctx context.Context, cfg *config.Config, i int, c *Controller, path string, seen map[string]bool) ReloadResult {
-	res := ReloadResult{Controller: cfg.Controllers[i].Name, Path: path}
+	res := ReloadResult{Controller: cfg.Controllers[i].Name, Path: cfg.PluginName(&cfg.Controllers[i])}
 	if c != nil {
 		res.Controller = c.name
 	}

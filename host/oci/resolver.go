@@ -158,6 +158,11 @@ func (r *Resolver) repository(ref Reference) (*remote.Repository, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Where the registry has no referrers API, oras keeps the referrers
+	// in a sha256-<digest> index tag and would delete the index it
+	// replaces; many registries refuse deletes, and a dangling index costs
+	// a few hundred bytes.
+	repo.SkipReferrersGC = true
 	repo.PlainHTTP = isLoopback(ref.Registry) || slices.Contains(r.o.PlainHTTP, ref.Registry)
 	repo.Client = &auth.Client{Client: r.o.HTTPClient, Cache: r.authCache, Credential: credentials.Credential(creds)}
 	return repo, nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"os"
+	pathpkg "path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"wasmctl.dev/wasmctl/abi"
 	"wasmctl.dev/wasmctl/host/apply"
 	"wasmctl.dev/wasmctl/host/config"
+	"wasmctl.dev/wasmctl/host/oci"
 	"wasmctl.dev/wasmctl/host/runtime"
 	"wasmctl.dev/wasmctl/internal/projection"
 )
@@ -102,6 +104,13 @@ func (l *Loaded) Close() {
 // the spec. Every problem is reported, each named by its configuration key
 // or manifest field. The caller owns the returned plugin.
 func Load(ctx context.Context, rt *runtime.Runtime, cfg *config.Config, i int) (*Loaded, error) {
+	if c := &cfg.Controllers[i]; c.IsOCI() && c.PluginFile == "" {
+		// Pulled (or found in the cache) here for every command that
+		// loads specs; run's watcher resolves before it reloads.
+		if err := cfg.ResolvePlugin(ctx, nil, i, config.ResolveStart); err != nil {
+			return nil, err
+		}
+	}
 	cc := cfg.Controllers[i]
 	at := fmt.Sprintf("controllers[%d]", i)
 	path, err := filepath.Abs(cfg.PluginPath(&cc))
@@ -116,18 +125,24 @@ func Load(ctx context.Context, rt *runtime.Runtime, cfg *config.Config, i int) (
 	if err != nil {
 		return nil, fmt.Errorf("%s.%w", at, err)
 	}
-	name := cc.Name
+	name, shown := cc.Name, path
+	if cc.IsOCI() {
+		shown = cfg.PluginName(&cc) // the reference, not the cache file
+	}
 	if name == "" {
 		name = filepath.Base(path)
+		if ref, err := oci.ParseReference(cc.Plugin); err == nil {
+			name = pathpkg.Base(ref.Repository)
+		}
 	}
 	p, err := rt.Load(ctx, wasm, runtime.LoadOptions{Name: name, Limits: limits})
 	if err != nil {
-		return nil, fmt.Errorf("%s.plugin %s: %w", at, path, err)
+		return nil, fmt.Errorf("%s.plugin %s: %w", at, shown, err)
 	}
 	described, err := describe(ctx, p)
 	if err != nil {
 		p.Close(context.Background())
-		return nil, fmt.Errorf("%s.plugin %s: %w", at, path, err)
+		return nil, fmt.Errorf("%s.plugin %s: %w", at, shown, err)
 	}
 	s, err := Build(cfg, i, described)
 	if err != nil {
