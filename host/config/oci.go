@@ -32,7 +32,6 @@ type OCI struct {
 	PollInterval time.Duration `mapstructure:"pollInterval"`
 }
 
-
 // NoPublicKey, as a controller's publicKey, verifies nothing even when
 // oci.publicKey is set.
 const NoPublicKey = "none"
