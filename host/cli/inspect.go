@@ -17,13 +17,18 @@ import (
 )
 
 func newInspectCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect PLUGIN.wasm",
+	var f ociFlags
+	cmd := &cobra.Command{
+		Use:   "inspect PLUGIN.wasm|oci://HOST/REPO:TAG",
 		Short: "Print a plugin's manifest, exports, size and compile time",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			wasm, err := os.ReadFile(args[0])
+			path, err := f.pluginFile(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			wasm, err := os.ReadFile(path)
 			if err != nil {
 				return err
 			}
@@ -67,6 +72,8 @@ func newInspectCommand() *cobra.Command {
 			return nil
 		},
 	}
+	f.bind(cmd.Flags(), true)
+	return cmd
 }
 
 var interruptText = map[string]string{

@@ -15,6 +15,7 @@ import (
 
 	"wasmctl.dev/wasmctl/abi"
 	"wasmctl.dev/wasmctl/host/config"
+	"wasmctl.dev/wasmctl/host/oci"
 	"wasmctl.dev/wasmctl/host/rbac"
 	"wasmctl.dev/wasmctl/host/runtime"
 	"wasmctl.dev/wasmctl/host/spec"
@@ -33,7 +34,7 @@ from the kind (lower case, plural), which is right for built-in kinds and is
 said on stderr for every other kind.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, specs, err := loadSpecs(cmd.Context(), path)
+			specs, err := loadRBACSpecs(cmd.Context(), path)
 			if err != nil {
 				return err
 			}
@@ -127,4 +128,60 @@ func loadSpecs(ctx context.Context, path string) (*config.Config, []*spec.Contro
 		l.Close()
 	}
 	return cfg, out, nil
+}
+
+// loadRBACSpecs is loadSpecs, except that an oci:// plugin pushed by
+// wasmctl-host push is not pulled: its manifest's dev.wasmctl.manifest
+// annotation (from its describe) is enough for the permissions, read from
+// a verified manifest when a publicKey is configured.
+func loadRBACSpecs(ctx context.Context, path string) ([]*spec.Controller, error) {
+	cfg, err := config.Load(path, nil)
+	if err != nil {
+		return nil, err
+	}
+	var rt *runtime.Runtime
+	defer func() {
+		if rt != nil {
+			rt.Close(context.Background())
+		}
+	}()
+	var out []*spec.Controller
+	for i := range cfg.Controllers {
+		cc := &cfg.Controllers[i]
+		if cc.IsOCI() {
+			r, err := cfg.Resolver()
+			if err != nil {
+				return nil, err
+			}
+			a, err := r.Manifest(ctx, cc.Plugin, oci.ResolveOptions{PublicKey: cfg.PublicKeyOf(cc), AllowStale: true})
+			if err != nil {
+				return nil, fmt.Errorf("controllers[%d].plugin: %w", i, err)
+			}
+			m, err := manifestFromAnnotations(a)
+			if err != nil {
+				return nil, fmt.Errorf("controllers[%d].plugin: %w", i, err)
+			}
+			if m != nil {
+				s, err := spec.Build(cfg, i, m)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, s)
+				continue
+			}
+			// No annotation (pushed by another tool): pull and describe.
+		}
+		if rt == nil {
+			if rt, err = runtime.New(runtime.Options{CacheDir: cfg.CompilationCacheDir}); err != nil {
+				return nil, err
+			}
+		}
+		l, err := spec.Load(ctx, rt, cfg, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l.Spec)
+		l.Close()
+	}
+	return out, nil
 }

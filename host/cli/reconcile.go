@@ -17,6 +17,7 @@ import (
 	"wasmctl.dev/wasmctl/host/config"
 	"wasmctl.dev/wasmctl/host/engine"
 	"wasmctl.dev/wasmctl/host/fixture"
+	"wasmctl.dev/wasmctl/host/oci"
 	"wasmctl.dev/wasmctl/host/runtime"
 	"wasmctl.dev/wasmctl/host/spec"
 )
@@ -28,6 +29,10 @@ type reconcileOptions struct {
 	fromCluster, controller, config, kubeconfig                   string
 	timeout                                                       time.Duration
 	timeoutSet, configSet                                         bool
+	oci                                                           ociFlags
+	// pluginRef is --plugin when it is an oci:// reference (plugin is
+	// then the pulled file).
+	pluginRef string
 }
 
 func newReconcileCommand() *cobra.Command {
@@ -51,7 +56,7 @@ or from a live cluster, read through the host's own informers and request builde
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.plugin, "plugin", "", "the .wasm (file inputs)")
+	f.StringVar(&o.plugin, "plugin", "", "the .wasm or an oci:// reference (file inputs)")
 	f.StringVar(&o.request, "request", "", "a ReconcileRequest file")
 	f.StringVar(&o.object, "object", "", "the primary object file")
 	f.StringVar(&o.children, "children", "", "children file")
@@ -65,6 +70,7 @@ or from a live cluster, read through the host's own informers and request builde
 	f.StringVar(&o.controller, "controller", "", "controller name in the config (default: the only one, or the one whose plugin is --plugin)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig (with --from-cluster)")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Second, "call timeout (file inputs)")
+	o.oci.bind(f, true)
 	return cmd
 }
 
@@ -74,6 +80,13 @@ func runReconcile(ctx context.Context, cmd *cobra.Command, o reconcileOptions) e
 	}
 	if o.plugin == "" {
 		return fmt.Errorf("--plugin is required")
+	}
+	if oci.IsReference(o.plugin) {
+		path, err := o.oci.pluginFile(ctx, o.plugin)
+		if err != nil {
+			return err
+		}
+		o.pluginRef, o.plugin = o.plugin, path
 	}
 	var req []byte
 	var err error
@@ -150,8 +163,10 @@ func dryRunConfig(o reconcileOptions, req []byte) (*config.Config, int, error) {
 		for i := range cfg.Controllers {
 			cc := &cfg.Controllers[i]
 			p, _ := filepath.Abs(cfg.PluginPath(cc))
-			if (o.controller != "" && cc.Name == o.controller) || (o.controller == "" && p == abs) {
+			sameRef := o.pluginRef != "" && cc.Plugin == o.pluginRef
+			if (o.controller != "" && cc.Name == o.controller) || (o.controller == "" && (p == abs || sameRef)) {
 				cc.Plugin, cc.Record = abs, config.Record{} // a dry run records nothing
+				cc.PublicKey, cc.PollInterval = "", 0       // the file is what was pulled
 				if o.timeoutSet {
 					cc.Timeout = o.timeout
 				}

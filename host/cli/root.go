@@ -29,7 +29,7 @@ func NewRootCommand() *cobra.Command {
 	klogFlags := goflag.NewFlagSet("klog", goflag.ContinueOnError)
 	klog.InitFlags(klogFlags)
 	root.PersistentFlags().AddGoFlagSet(klogFlags)
-	root.AddCommand(newRunCommand(), newVersionCommand(), newReconcileCommand(), newInspectCommand(), newValidateCommand(), newRBACCommand())
+	root.AddCommand(newRunCommand(), newVersionCommand(), newReconcileCommand(), newInspectCommand(), newValidateCommand(), newRBACCommand(), newPushCommand(), newPullCommand(), newSignCommand())
 	return root
 }
 
