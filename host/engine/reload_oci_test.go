@@ -34,9 +34,6 @@ import (
 // the running plugin (error result, metric, Status) until the tag is good
 // again; a start with the registry down uses the cached digest.
 func TestReloadOCI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds two plugins")
-	}
 	v1, err := wasmbuild.Build("", "./testdata/mirror")
 	if err != nil {
 		t.Fatal(err)
