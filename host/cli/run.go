@@ -9,6 +9,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -97,6 +98,11 @@ func run(ctx context.Context, cmd *cobra.Command, o runOptions) error {
 	for _, c := range mgr.Controllers() {
 		logger.Info("Loaded controller", "controller", c.Name(), "for", c.GVK().String())
 	}
+	// Loading the plugins read, rewrote and decoded every module (tens of
+	// MiB for six plugins) and left it all garbage; an idle host would not
+	// collect it for minutes nor hand the pages back. One collection now
+	// (tens of milliseconds, once) lowers the resident set by that much.
+	debug.FreeOSMemory()
 	// A server that fails later ends the command through its context, as
 	// SIGTERM would: in-flight reconciles finish and the Lease is released.
 	ctx, fail := context.WithCancelCause(ctx)
