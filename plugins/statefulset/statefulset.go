@@ -350,11 +350,19 @@ func (s *sync) revisionsForSet(req *request) error {
 			Labels: lbl, Annotations: set.Metadata.Annotations,
 			OwnerReferences: []meta.OwnerReference{meta.NewControllerRef(s.ref)},
 		}, Data: data, Revision: maxRev + 1}
-		if err := s.resp.Add(abi.OpCreate, map[string]any{
-			"apiVersion": revisionAPIVersion, "kind": "ControllerRevision", "metadata": r.Metadata,
-			"data": json.RawMessage(data), "revision": r.Revision,
-		}); err != nil {
-			return err
+		// A set being deleted gets no new revision: the garbage collector
+		// would delete it again, and that delete wakes the set here (the
+		// host watches its owned revisions; upstream has no revision
+		// handlers and creates it only on a pod's or the set's event), so
+		// the two would take turns until the foreground deletion happens
+		// to find no revision left.
+		if !set.Metadata.Deleting() {
+			if err := s.resp.Add(abi.OpCreate, map[string]any{
+				"apiVersion": revisionAPIVersion, "kind": "ControllerRevision", "metadata": r.Metadata,
+				"data": json.RawMessage(data), "revision": r.Revision,
+			}); err != nil {
+				return err
+			}
 		}
 		s.update = r
 	}

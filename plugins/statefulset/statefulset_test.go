@@ -224,6 +224,17 @@ func TestReconcile(t *testing.T) {
 			},
 		},
 		{
+			// Found by hack/conformance: a foreground-deleted set whose
+			// revision the garbage collector removed recreated it on every
+			// delete, and the deletion took from seconds to minutes.
+			name: "a set being deleted creates no revision",
+			world: world{set: newSet(2, atRev, func(s obj) {
+				s["metadata"].(obj)["deletionTimestamp"] = now.Format(time.RFC3339)
+				s["metadata"].(obj)["finalizers"] = []any{"foregroundDeletion"}
+			})},
+			want: nil,
+		},
+		{
 			name:  "Parallel creates every pod at once",
 			world: world{set: newSet(3, parallel, atRev), children: []obj{web}},
 			want:  []string{"create Pod web-0", "create Pod web-1", "create Pod web-2"},
