@@ -186,7 +186,8 @@ var script = []step{
 	},
 	{
 		checkpoint: "tainted-noschedule",
-		what:       "kwok-node-3 tainted `" + holdTaint + ":NoSchedule` (the daemon pods there stay), then `agent` rolled to `:3`",
+		what: "kwok-node-3 tainted `" + holdTaint + ":NoSchedule` (the daemon pods there may stay: `ondelete`'s does), then `agent` rolled to `:3` " +
+			"(its old pod on kwok-node-3 is deleted by the rollout and not replaced: new pods may not go there)",
 		do: func(ctx context.Context, s *side) error {
 			if err := s.taint(ctx, "kwok-node-3", corev1.Taint{Key: holdTaint, Effect: corev1.TaintEffectNoSchedule}); err != nil {
 				return err
