@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"wasmctl.dev/wasmctl/internal/sidebyside"
 	"wasmctl.dev/wasmctl/internal/testenv"
 )
 
@@ -190,7 +191,7 @@ func TestSideBySideWithKubeControllerManager(t *testing.T) {
 		}
 		kcm, wasm, equal := sbsSettle(t, sides, ns, st.name, st.until)
 		if !equal {
-			t.Errorf("step %q: the views differ (- kcm, + wasm):\n%s", st.name, sbsDiff(kcm.Lines, wasm.Lines))
+			t.Errorf("step %q: the views differ (- kcm, + wasm):\n%s", st.name, sidebyside.Diff(kcm.Lines, wasm.Lines))
 			continue
 		}
 		t.Logf("step %q (%s): the same on both sides:\n%s", st.name, time.Since(stepStart).Round(time.Millisecond), strings.Join(wasm.Lines, "\n"))
@@ -459,40 +460,4 @@ func sbsSettle(t *testing.T, sides []sbsSide, ns, step string, until func(sbsVie
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-}
-
-// sbsDiff is a line diff of a and b (longest common subsequence): common
-// lines with two spaces, a's own with "- ", b's own with "+ ".
-func sbsDiff(a, b []string) string {
-	n, m := len(a), len(b)
-	lcs := make([][]int, n+1)
-	for i := range lcs {
-		lcs[i] = make([]int, m+1)
-	}
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	var out strings.Builder
-	i, j := 0, 0
-	for i < n || j < m {
-		switch {
-		case i < n && j < m && a[i] == b[j]:
-			fmt.Fprintf(&out, "  %s\n", a[i])
-			i++
-			j++
-		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
-			fmt.Fprintf(&out, "- %s\n", a[i])
-			i++
-		default:
-			fmt.Fprintf(&out, "+ %s\n", b[j])
-			j++
-		}
-	}
-	return out.String()
 }
