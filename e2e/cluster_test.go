@@ -68,17 +68,9 @@ func TestMain(m *testing.M) {
 // at freshly built plugins, compiled into the user's cache (as the host does
 // by default) so a second run starts warm.
 func repoConfig() (string, error) {
-	raw, err := os.ReadFile("../config.yaml")
+	cfg, err := wasmbuild.RepoConfig("../config.yaml")
 	if err != nil {
 		return "", err
-	}
-	cfg := string(raw)
-	for _, p := range workloadControllers {
-		wasm, err := wasmbuild.Build("", "wasmctl.dev/wasmctl/plugins/"+p+"/cmd")
-		if err != nil {
-			return "", err
-		}
-		cfg = strings.ReplaceAll(cfg, "plugins/"+p+"/"+p+".wasm", wasm)
 	}
 	cache, err := os.UserCacheDir()
 	if err != nil {

@@ -33,17 +33,9 @@ import (
 // freshly built plugins.
 func repoConfig(t *testing.T) string {
 	t.Helper()
-	raw, err := os.ReadFile("../../config.yaml")
+	cfg, err := wasmbuild.RepoConfig("../../config.yaml")
 	if err != nil {
 		t.Fatal(err)
-	}
-	cfg := string(raw)
-	for _, p := range []string{"replicaset", "deployment", "statefulset", "daemonset", "cronjob", "job"} {
-		wasm, err := wasmbuild.Build("", "wasmctl.dev/wasmctl/plugins/"+p+"/cmd")
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg = strings.ReplaceAll(cfg, "plugins/"+p+"/"+p+".wasm", wasm)
 	}
 	return write(t, t.TempDir(), "config.yaml", cfg)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 )
@@ -47,4 +48,33 @@ func Build(dir, pkg string, tags ...string) (string, error) {
 	}
 	built[key] = out
 	return out, nil
+}
+
+// repoPlugin matches a repository plugin's path in a configuration,
+// plugins/NAME/NAME.wasm (what `make plugins` writes).
+var repoPlugin = regexp.MustCompile(`plugins/([a-z0-9-]+)/([a-z0-9-]+)\.wasm`)
+
+// RepoConfig returns the configuration file at path (the repository's
+// config.yaml) with each plugins/NAME/NAME.wasm replaced by a fresh Build
+// of wasmctl.dev/wasmctl/plugins/NAME/cmd, so tests run what the source
+// says rather than whatever `make plugins` left on disk.
+func RepoConfig(path string) (string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	var buildErr error
+	out := repoPlugin.ReplaceAllStringFunc(string(raw), func(m string) string {
+		sub := repoPlugin.FindStringSubmatch(m)
+		if sub[1] != sub[2] || buildErr != nil {
+			return m
+		}
+		wasm, err := Build("", "wasmctl.dev/wasmctl/plugins/"+sub[1]+"/cmd")
+		if err != nil {
+			buildErr = err
+			return m
+		}
+		return wasm
+	})
+	return out, buildErr
 }
