@@ -98,24 +98,35 @@ func CreateKwokNodes(ctx context.Context, c kubernetes.Interface, untaint bool, 
 		if !untaint {
 			continue
 		}
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			n, err := c.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			var keep []corev1.Taint
-			for _, t := range n.Spec.Taints {
-				if t.Key != corev1.TaintNodeNotReady {
-					keep = append(keep, t)
-				}
-			}
-			n.Spec.Taints = keep
-			_, err = c.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+		if err := RemoveNotReadyTaint(ctx, c, name); err != nil {
 			return err
-		})
-		if err != nil {
-			return fmt.Errorf("untaint node %s: %w", name, err)
 		}
+	}
+	return nil
+}
+
+// RemoveNotReadyTaint takes node.kubernetes.io/not-ready off the node, as
+// the node lifecycle controller does once a node reports Ready: the API
+// server's admission puts it (NoSchedule) on every new Node, and daemon
+// pods do not tolerate it. Other taints stay.
+func RemoveNotReadyTaint(ctx context.Context, c kubernetes.Interface, name string) error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := c.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		var keep []corev1.Taint
+		for _, t := range n.Spec.Taints {
+			if t.Key != corev1.TaintNodeNotReady {
+				keep = append(keep, t)
+			}
+		}
+		n.Spec.Taints = keep
+		_, err = c.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("untaint node %s: %w", name, err)
 	}
 	return nil
 }

@@ -57,11 +57,11 @@ const testLabel = "e2e.wasmctl.dev/test"
 // DaemonSet's template generation in.
 const templateGenerationLabel = "pod-template-generation"
 
-// createNode creates a Node labelled for test, then sets its taints to
-// taints: the API server's admission adds node.kubernetes.io/not-ready:
-// NoSchedule to every new Node, which daemon pods do not tolerate, and
-// with no kubelet and no node lifecycle controller nothing else would
-// take it away. The node is deleted when the test ends.
+// createNode creates a Node labelled for test with taints, then takes off
+// the node.kubernetes.io/not-ready:NoSchedule the API server's admission
+// adds to every new Node, which daemon pods do not tolerate (with no
+// kubelet and no node lifecycle controller nothing else would take it
+// away). The node is deleted when the test ends.
 func createNode(t *testing.T, test, name string, labels map[string]string, taints ...corev1.Taint) {
 	t.Helper()
 	ctx := context.Background()
@@ -69,12 +69,14 @@ func createNode(t *testing.T, test, name string, labels map[string]string, taint
 	for k, v := range labels {
 		l[k] = v
 	}
-	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: l}}
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: l}, Spec: corev1.NodeSpec{Taints: taints}}
 	if _, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cs.CoreV1().Nodes().Delete(context.Background(), name, metav1.DeleteOptions{}) })
-	editNode(t, name, func(n *corev1.Node) { n.Spec.Taints = taints })
+	if err := testenv.RemoveNotReadyTaint(ctx, cs, name); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func editNode(t *testing.T, name string, edit func(*corev1.Node)) {

@@ -413,15 +413,9 @@ func sbsNode(t *testing.T, c kubernetes.Interface, name string, labels map[strin
 	if _, err := c.CoreV1().Nodes().Create(context.Background(), n, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create node %s: %v", name, err)
 	}
-	sbsEditNode(t, c, name, func(n *corev1.Node) {
-		var keep []corev1.Taint
-		for _, tt := range n.Spec.Taints {
-			if tt.Key != corev1.TaintNodeNotReady {
-				keep = append(keep, tt)
-			}
-		}
-		n.Spec.Taints = keep
-	})
+	if err := testenv.RemoveNotReadyTaint(context.Background(), c, name); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // sbsEditNode updates a node after edit changed it.
