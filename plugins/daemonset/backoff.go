@@ -6,7 +6,7 @@ import (
 	"maps"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
+	appsv1 "wasmctl.dev/wasmctl/plugins/internal/kube/apps/v1"
 
 	"wasmctl.dev/wasmctl/abi"
 )

@@ -16,11 +16,11 @@ import (
 	"strconv"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/util/intstr"
+	"wasmctl.dev/wasmctl/abi/sdk/intstr"
+	"wasmctl.dev/wasmctl/abi/sdk/labels"
+	appsv1 "wasmctl.dev/wasmctl/plugins/internal/kube/apps/v1"
+	corev1 "wasmctl.dev/wasmctl/plugins/internal/kube/core/v1"
+	metav1 "wasmctl.dev/wasmctl/plugins/internal/kube/meta/v1"
 
 	"wasmctl.dev/wasmctl/abi"
 	"wasmctl.dev/wasmctl/abi/sdk/controller"
@@ -227,14 +227,14 @@ func reconcile(req *request) (*abi.ReconcileResponse, error) {
 func claim[T any](s *sync, owned, orphans []*T, typ abi.TypeRef, labelsOf func(*T) map[string]string, refOf func(*T) *abi.ObjectRef, deleting func(*T) bool) []*T {
 	var out []*T
 	for _, o := range owned {
-		if s.selector.Matches(labels.Set(labelsOf(o))) {
+		if s.selector.Matches(labelsOf(o)) {
 			out = append(out, o)
 			continue
 		}
 		_ = controller.AddRelease(s.resp, s.ref, *refOf(o))
 	}
 	for _, o := range orphans {
-		if !s.selector.Matches(labels.Set(labelsOf(o))) || deleting(o) {
+		if !s.selector.Matches(labelsOf(o)) || deleting(o) {
 			continue
 		}
 		_ = controller.AddAdopt(s.resp, s.ref, *refOf(o))

@@ -7,9 +7,9 @@ import (
 	"slices"
 	"sort"
 
-	appsv1 "k8s.io/api/apps/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
+	appsv1 "wasmctl.dev/wasmctl/plugins/internal/kube/apps/v1"
+	metav1 "wasmctl.dev/wasmctl/plugins/internal/kube/meta/v1"
+	"wasmctl.dev/wasmctl/plugins/internal/kube/runtime"
 
 	"wasmctl.dev/wasmctl/abi"
 )

@@ -385,8 +385,13 @@ func sbsBlockRevisionName(t *testing.T, c kubernetes.Interface, ds *appsv1.Daemo
 	if err != nil {
 		t.Fatal(err)
 	}
+	tmpl, _ := json.Marshal(&dry.Spec.Template)
+	hash, err := podhash.ComputeJSON(tmpl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cr := &appsv1.ControllerRevision{
-		ObjectMeta: metav1.ObjectMeta{Name: ds.Name + "-" + podhash.Compute(&dry.Spec.Template, nil), Namespace: ds.Namespace, Labels: map[string]string{"app": "someone-else"}},
+		ObjectMeta: metav1.ObjectMeta{Name: ds.Name + "-" + hash, Namespace: ds.Namespace, Labels: map[string]string{"app": "someone-else"}},
 		Data:       runtime.RawExtension{Raw: []byte(`{"spec":{"template":{"$patch":"replace"}}}`)},
 		Revision:   1,
 	}

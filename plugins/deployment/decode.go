@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"hash/fnv"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	appsv1 "wasmctl.dev/wasmctl/plugins/internal/kube/apps/v1"
+	corev1 "wasmctl.dev/wasmctl/plugins/internal/kube/core/v1"
+	"wasmctl.dev/wasmctl/plugins/internal/kube/equality"
+	metav1 "wasmctl.dev/wasmctl/plugins/internal/kube/meta/v1"
 )
 
 // The plugin decodes into k8s.io/api's Go types: the pod-template-hash is a

@@ -14,11 +14,10 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	appsv1 "wasmctl.dev/wasmctl/plugins/internal/kube/apps/v1"
+	corev1 "wasmctl.dev/wasmctl/plugins/internal/kube/core/v1"
+	metav1 "wasmctl.dev/wasmctl/plugins/internal/kube/meta/v1"
 
 	"wasmctl.dev/wasmctl/abi"
 	"wasmctl.dev/wasmctl/abi/sdk/controller"
@@ -194,7 +193,7 @@ func (s *sync) checkSpec() error {
 	if err != nil {
 		return fmt.Errorf("deployment %s/%s has invalid label selector: %v", d.Namespace, d.Name, err)
 	}
-	if sel.Empty() || !sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+	if sel.Empty() || !sel.Matches(d.Spec.Template.Labels) {
 		return fmt.Errorf("deployment %s/%s: selector %q does not match the template labels %v", d.Namespace, d.Name, sel.String(), d.Spec.Template.Labels)
 	}
 	if d.Spec.Replicas == nil {
@@ -231,7 +230,7 @@ func (s *sync) claim() error {
 			return err
 		}
 		ref := abi.ObjectRef{APIVersion: rsType.APIVersion, Kind: rsType.Kind, Namespace: rs.Namespace, Name: rs.Name, UID: string(rs.UID)}
-		match := sel.Matches(labels.Set(rs.Labels))
+		match := sel.Matches(rs.Labels)
 		switch {
 		case !orphan && match:
 		case !orphan:

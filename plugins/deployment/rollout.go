@@ -5,8 +5,8 @@ import (
 	"reflect"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
+	appsv1 "wasmctl.dev/wasmctl/plugins/internal/kube/apps/v1"
+	corev1 "wasmctl.dev/wasmctl/plugins/internal/kube/core/v1"
 
 	"wasmctl.dev/wasmctl/abi"
 )

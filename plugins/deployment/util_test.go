@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+	"wasmctl.dev/wasmctl/abi/sdk/intstr"
+	appsv1 "wasmctl.dev/wasmctl/plugins/internal/kube/apps/v1"
+	corev1 "wasmctl.dev/wasmctl/plugins/internal/kube/core/v1"
+	metav1 "wasmctl.dev/wasmctl/plugins/internal/kube/meta/v1"
 )
 
 // uT0 is the newest of the creation times upstream's TestScale uses

@@ -33,6 +33,10 @@ type IntOrString struct {
 // FromInt32 returns an IntOrString holding v.
 func FromInt32(v int32) IntOrString { return IntOrString{Type: Int, IntVal: v} }
 
+// FromInt returns an IntOrString holding v, which must fit an int32
+// (apimachinery's FromInt, for code ported from it).
+func FromInt(v int) IntOrString { return FromInt32(int32(v)) }
+
 // FromString returns an IntOrString holding s.
 func FromString(s string) IntOrString { return IntOrString{Type: String, StrVal: s} }
 

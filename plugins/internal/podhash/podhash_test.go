@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
+	corev1 "wasmctl.dev/wasmctl/plugins/internal/kube/core/v1"
 )
 
 // What the API server stores for a container "web" running nginx:1.27 with
