@@ -6,7 +6,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/wasmctl-host ./cmd/wasmctl-host
-RUN for p in replicaset deployment statefulset daemonset cronjob job propagator; do \
+RUN for p in workloads replicaset deployment statefulset daemonset cronjob job propagator; do \
       GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -o /out/plugins/$p.wasm ./plugins/$p/cmd; \
     done
 

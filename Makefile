@@ -3,7 +3,7 @@ SHELL     := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 GO        ?= go
 WASM_ENV  := GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0
-PLUGINS   := plugins/replicaset/replicaset.wasm plugins/deployment/deployment.wasm plugins/statefulset/statefulset.wasm plugins/daemonset/daemonset.wasm plugins/cronjob/cronjob.wasm plugins/job/job.wasm plugins/propagator/propagator.wasm
+PLUGINS   := plugins/workloads/workloads.wasm plugins/replicaset/replicaset.wasm plugins/deployment/deployment.wasm plugins/statefulset/statefulset.wasm plugins/daemonset/daemonset.wasm plugins/cronjob/cronjob.wasm plugins/job/job.wasm plugins/propagator/propagator.wasm
 EXAMPLES  := examples/plugins/checksum/checksum.wasm
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 TEST_TIMEOUT ?= 40m
@@ -65,9 +65,10 @@ run: build plugins
 conformance: tools build plugins
 	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) run ./hack/conformance
 
-## bench: Go benchmarks, the convergence, Job, Deployment, StatefulSet and DaemonSet runs; writes their parts of docs/BENCHMARKS.md
-# About 14–17 min on 2 cores (bound: 15 min, which the StatefulSet runs'
-# 35 s and the DaemonSet runs' 80 s take all but a fast run past): the Go
+## bench: Go benchmarks, the convergence, Job, Deployment, StatefulSet, DaemonSet and six-controller steady-state runs; writes their parts of docs/BENCHMARKS.md
+# About 21–24 min on 2 cores (bound: 15 min before the steady-state run's 7,
+# which the StatefulSet runs' 35 s and the DaemonSet runs' 80 s take all
+# but a fast run past): the Go
 # benchmarks ≈ 3 min, most of it the CronJob schedule lag on two control
 # planes (≈ 2.2 min); the
 # convergence runs ≈ 6–8 min (2 sizes × 2 rounds × 3 sides, 10–60 s each with
@@ -84,14 +85,21 @@ conformance: tools build plugins
 # start: 34 s in all on a quiet machine); the DaemonSet runs ≈ 80 s
 # (hack/benchds: 1 round × 2 sides, 200 Nodes then 20 DaemonSets, 4000 pods,
 # created until all ready, 19–23 s each plus the nodes, the control plane's
-# start and the builds: 77 s in all in the first run); hack/benchdoc a few
-# seconds. A phase stuck for 3 min (hack/bench -timeout), a Job not Complete
-# after 5 min (hack/benchjob -timeout), a rollout not complete after 5 min
+# start and the builds: 77 s in all in the first run); the six-controller
+# steady-state run ≈ 7 min (hack/benchsteady: 2 sides one after the other,
+# each ≈ 3.2–3.4 min on its control plane with kube-scheduler, kwok's 50
+# nodes and a second kube-controller-manager: 5750 pods settled in 90–100 s,
+# a 60 s idle window, a rollout of 100 Deployments in 30–35 s; 6 m 50 s in
+# all in the first run, builds included); hack/benchdoc a few seconds. A
+# phase stuck for 3 min (hack/bench -timeout), a Job not Complete after 5
+# min (hack/benchjob -timeout), a rollout not complete after 5 min
 # (hack/benchdeploy -timeout), StatefulSets not all ready after 5 min
-# (hack/benchsts -timeout) or DaemonSets not all ready after 5 min
-# (hack/benchds -timeout) fails the run. Outputs stay in .cache/bench.txt,
-# .cache/convergence.md, .cache/jobbench.md, .cache/deploybench.md,
-# .cache/stsbench.md and .cache/dsbench.md.
+# (hack/benchsts -timeout), DaemonSets not all ready after 5 min
+# (hack/benchds -timeout) or a steady-state phase (settle, rollout) not done
+# after 5 min (hack/benchsteady -timeout) fails the run. Outputs stay in
+# .cache/bench.txt, .cache/convergence.md, .cache/jobbench.md,
+# .cache/deploybench.md, .cache/stsbench.md, .cache/dsbench.md and
+# .cache/steadybench.md.
 BENCH_GO_ARGS   := -short -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./host/... ./plugins/... ./examples/...
 BENCH_CONV_ARGS := -sizes 500x10,50x100 -rounds 2
 bench: tools plugins
@@ -102,9 +110,11 @@ bench: tools plugins
 	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) run ./hack/benchdeploy -rounds 1 -out .cache/deploybench.md
 	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) run ./hack/benchsts -rounds 1 -out .cache/stsbench.md
 	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) run ./hack/benchds -rounds 1 -out .cache/dsbench.md
+	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) run ./hack/benchsteady -out .cache/steadybench.md
 	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) run ./hack/benchdoc -doc docs/BENCHMARKS.md \
 		-gotest .cache/bench.txt -gotest-cmd "go test $(BENCH_GO_ARGS)" -convergence .cache/convergence.md \
-		-job .cache/jobbench.md -deploy .cache/deploybench.md -sts .cache/stsbench.md -ds .cache/dsbench.md
+		-job .cache/jobbench.md -deploy .cache/deploybench.md -sts .cache/stsbench.md -ds .cache/dsbench.md \
+		-steady .cache/steadybench.md
 
 clean:
 	rm -rf bin .cache $(PLUGINS) $(EXAMPLES)

@@ -7,8 +7,8 @@ import "github.com/extism/go-pdk"
 //go:wasmexport reconcile
 func reconcileExport() int32 {
 	defer collectIfNeeded()
-	if reconcile == nil {
-		return fail(errNotRegistered)
+	if reconcile == nil || registerErr != nil {
+		return output(reconcileJSON(nil)) // the registration error, unread input
 	}
 	return output(reconcileJSON(readInput()))
 }

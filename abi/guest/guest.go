@@ -59,14 +59,31 @@ func RegisterRaw(m *abi.Manifest, fn RawReconcileFunc) {
 			m.ABIVersion = abi.Version
 		}
 	}
-	manifest, reconcile = m, fn
+	manifest, reconcile, registerErr = m, fn, nil
 }
+
+// Config returns the value of key in the plugin's Extism configuration
+// (the host's controllers[].pluginConfig), available from the module's
+// init on. Natively (tests) there is none: ok is false.
+func Config(key string) (value string, ok bool) { return config(key) }
+
+// RegisterError makes describe and reconcile fail with err: for a module
+// that cannot tell from its configuration what to run (see
+// plugins/workloads), so the host reports why at load.
+func RegisterError(err error) {
+	manifest, reconcile, registerErr = nil, nil, err
+}
+
+var registerErr error
 
 var errNotRegistered = errors.New("no reconcile function registered (call guest.Register from init)")
 
 // reconcileJSON is the work of the reconcile export: the response JSON, or
 // the error it reports.
 func reconcileJSON(input []byte) ([]byte, error) {
+	if registerErr != nil {
+		return nil, registerErr
+	}
 	if reconcile == nil {
 		return nil, errNotRegistered
 	}
@@ -88,6 +105,9 @@ func reconcileJSON(input []byte) ([]byte, error) {
 
 // describeJSON is the work of the describe export.
 func describeJSON() ([]byte, error) {
+	if registerErr != nil {
+		return nil, registerErr
+	}
 	if manifest == nil {
 		return nil, errors.New("this plugin has no manifest")
 	}

@@ -81,6 +81,13 @@ type Controller struct {
 	MaxResponse  string           `mapstructure:"maxResponseSize"`
 	// Config is passed to the plugin in every request.
 	Config map[string]any `mapstructure:"config"`
+	// PluginConfig is the module's Extism configuration (what go-pdk's
+	// GetConfig and every PDK's config_get read), set on each instance
+	// from its start, so also in describe and the module's init: e.g. which
+	// controller of a module holding several (plugins/workloads) this
+	// entry runs. Keys are lower-cased (viper). A change restarts the
+	// plugin's instances.
+	PluginConfig map[string]string `mapstructure:"pluginConfig"`
 	// Record keeps the controller's requests as files, to replay a problem
 	// seen in a cluster as a unit test. Off unless Dir is set.
 	Record Record `mapstructure:"record"`

@@ -206,7 +206,8 @@ func (m *Manager) reloadOne(ctx context.Context, cfg *config.Config, i int, c *C
 			res.RestartRequired = append(res.RestartRequired, ch.Field)
 		}
 	}
-	if slices.Contains(res.Applied, "plugin") && slices.ContainsFunc(res.RestartRequired, func(f string) bool {
+	newInstances := slices.Contains(res.Applied, "plugin") || slices.Contains(res.Applied, "pluginConfig")
+	if newInstances && slices.ContainsFunc(res.RestartRequired, func(f string) bool {
 		return f == "for" || f == "owns" || f == "related"
 	}) {
 		// The new module expects inputs this controller's informers do not
@@ -234,8 +235,8 @@ func (m *Manager) reloadOne(ctx context.Context, cfg *config.Config, i int, c *C
 	cur.For, cur.Owns, cur.Related, cur.Record = old.For, old.Owns, old.Related, old.Record
 	cur.Manifest.For, cur.Manifest.Owns, cur.Manifest.Related = old.Manifest.For, old.Manifest.Owns, old.Manifest.Related
 	cur.Permissions.For, cur.Permissions.Owns = old.Permissions.For, old.Permissions.Owns
-	if !slices.Contains(res.Applied, "plugin") && !slices.Contains(res.Applied, "limits") {
-		l.Close() // same module, same limits: keep the running instances
+	if !newInstances && !slices.Contains(res.Applied, "limits") {
+		l.Close() // same module, limits and Extism config: keep the running instances
 	} else {
 		retire(c.plugin.set(l.Plugin, closer(l.Plugin)))
 	}

@@ -95,6 +95,16 @@ func TestReload(t *testing.T) {
 		t.Fatalf("b took a's config: %s", b.Spec().Config)
 	}
 
+	// A new Extism configuration: new instances (their init may read it).
+	rs = m.Reload(t.Context(), load("  - {name: b, plugin: mirror.wasm}\n  - {name: a, plugin: mirror.wasm, workers: 3, config: {v: 2}, pluginConfig: {mode: x}}\n"))
+	if r := byName(rs, "a"); r.Err != nil || !slices.Equal(r.Applied, []string{"pluginConfig"}) || a.plugin.cur.Load() == running {
+		t.Fatalf("pluginConfig change: %+v (plugin replaced: %v)", r, a.plugin.cur.Load() != running)
+	}
+	rs = m.Reload(t.Context(), load("  - {name: b, plugin: mirror.wasm}\n  - {name: a, plugin: mirror.wasm, workers: 3, config: {v: 2}}\n"))
+	if r := byName(rs, "a"); !slices.Equal(r.Applied, []string{"pluginConfig"}) {
+		t.Fatalf("pluginConfig removed: %+v", r)
+	}
+
 	// A new owns kind: reported, not applied; the config change with it is.
 	rs = m.Reload(t.Context(), load("  - {name: b, plugin: mirror.wasm}\n  - {name: a, plugin: mirror.wasm, workers: 3, config: {v: 3}, owns: [{apiVersion: v1, kind: ConfigMap}, {apiVersion: v1, kind: Secret}]}\n"))
 	if r := byName(rs, "a"); !slices.Equal(r.RestartRequired, []string{"owns"}) || !slices.Equal(r.Applied, []string{"config"}) {

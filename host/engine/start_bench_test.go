@@ -2,8 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
-	"time"
 
 	"wasmctl.dev/wasmctl/host/config"
 	"wasmctl.dev/wasmctl/host/runtime"
@@ -12,17 +13,25 @@ import (
 )
 
 // BenchmarkPluginStart is the plugin part of a host start: compile (or load
-// from the compilation cache) the six workload plugins of config.yaml,
+// from the compilation cache) the plugins of the repository's config.yaml
+// (six controllers; since plugins/workloads, one module they share),
 // instantiate them and call describe — with a cold cache (new directory)
 // and a warm one (what every start after the first one costs).
 func BenchmarkPluginStart(b *testing.B) {
-	var paths []string
-	for _, p := range []string{"replicaset", "deployment", "statefulset", "daemonset", "job", "cronjob"} {
-		path, err := wasmbuild.Build("", "wasmctl.dev/wasmctl/plugins/"+p+"/cmd")
-		if err != nil {
-			b.Fatal(err)
-		}
-		paths = append(paths, path)
+	yaml, err := wasmbuild.RepoConfig("../../config.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := config.Load(path, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(cfg.Controllers) != 6 {
+		b.Fatalf("config.yaml has %d controllers, the benchmark's text says six", len(cfg.Controllers))
 	}
 	start := func(b *testing.B, dir string) {
 		rt, err := runtime.New(runtime.Options{CacheDir: dir})
@@ -30,12 +39,6 @@ func BenchmarkPluginStart(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer rt.Close(context.Background())
-		cfg := &config.Config{}
-		for _, path := range paths {
-			cc := config.Controller{Plugin: path, Timeout: 10 * time.Second}
-			cc.SetDefaults()
-			cfg.Controllers = append(cfg.Controllers, cc)
-		}
 		loaded, err := spec.LoadAll(context.Background(), rt, cfg)
 		if err != nil {
 			b.Fatal(err)

@@ -71,11 +71,48 @@ func (l Limits) withDefaults() Limits {
 }
 
 // Runtime compiles and runs plugins. It is safe for concurrent use.
+//
+// Plugins loaded from the same bytes with the same memory limit and
+// interruption share one compiled module (and its wazero runtime): several
+// controllers built into one .wasm (plugins/workloads) cost the compiled
+// code and wazero's decoded module once — for the six workload
+// controllers ~60 MiB instead of ~200 MiB (docs/BENCHMARKS.md). Each Plugin
+// keeps its own instances, configuration and limits.
 type Runtime struct {
 	cache wazero.CompilationCache
 	// dir is the compilation cache directory ("" when in memory); it also
 	// keeps rewritten modules (see instrument).
 	dir string
+
+	mu      sync.Mutex
+	modules map[moduleKey]*module
+}
+
+// moduleKey tells which loads may share a compiled module.
+type moduleKey struct {
+	sum       [sha256.Size]byte
+	pages     uint32
+	interrupt string // the mode asked for: InterruptWazero, or "" for the best available
+	timeout   bool
+}
+
+// module is a compiled module and what Load learnt about it, shared by the
+// Plugins loaded from it (refs); closed with the last of them.
+type module struct {
+	ready chan struct{} // closed once compiled (or failed: err)
+	err   error
+	refs  int
+
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+	exports  map[string]bool
+	// uncallable holds the exports the host cannot call (parameters, or a
+	// result other than one i32), with their signature.
+	uncallable map[string]string
+	lang       string
+	// interrupt is how a call past its timeout is stopped; interruptNote
+	// why the loop checks are not used (InterruptWazero).
+	interrupt, interruptNote string
 }
 
 // New returns a Runtime with the compilation cache of opts.
@@ -89,13 +126,13 @@ func New(opts Options) (*Runtime, error) {
 		dir = filepath.Join(base, "wasmctl", "wazero")
 	}
 	if dir == "none" {
-		return &Runtime{cache: wazero.NewCompilationCache()}, nil
+		return &Runtime{cache: wazero.NewCompilationCache(), modules: map[moduleKey]*module{}}, nil
 	}
 	cache, err := wazero.NewCompilationCacheWithDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: compilation cache %s: %w", dir, err)
 	}
-	return &Runtime{cache: cache, dir: dir}, nil
+	return &Runtime{cache: cache, dir: dir, modules: map[moduleKey]*module{}}, nil
 }
 
 // instrument returns wasm with interruptible loops (interrupt.Instrument).
@@ -153,26 +190,19 @@ type LoadOptions struct {
 // Plugin is a compiled module with a pool of instances. It is safe for
 // concurrent use; each concurrent call uses its own instance.
 type Plugin struct {
-	name     string
-	limits   Limits
-	config   map[string]string
-	rt       wazero.Runtime
-	compiled wazero.CompiledModule
-	exports  map[string]bool
-	// uncallable holds the exports the host cannot call (parameters, or a
-	// result other than one i32), with their signature.
-	uncallable map[string]string
-	// lang is the module's source language when known, for messages.
-	lang string
-	// interrupt is how a call past its timeout is stopped; interruptNote
-	// why the loop checks are not used (InterruptWazero).
-	interrupt, interruptNote string
+	name   string
+	limits Limits
+	config map[string]string
+	r      *Runtime
+	key    moduleKey
+	*module
 
 	// slots holds one token per instance that may exist (MaxInstances).
 	slots chan struct{}
 
 	mu     sync.Mutex
 	idle   []*instance
+	busy   map[*instance]bool // instances in a call, closed with the plugin
 	live   int
 	closed bool
 }
@@ -217,6 +247,67 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte, opts LoadOptions) (*Plu
 	if pages == 0 {
 		return nil, fmt.Errorf("plugin %s: memory limit %d is below one 64 KiB page", opts.Name, lim.MemoryBytes)
 	}
+	key := moduleKey{sum: sha256.Sum256(wasm), pages: pages, timeout: lim.Timeout > 0}
+	if opts.Interrupt == InterruptWazero {
+		key.interrupt = InterruptWazero
+	}
+	m, err := r.acquire(ctx, key, wasm, opts.Name)
+	if err != nil {
+		return nil, err
+	}
+	maxInstances := opts.MaxInstances
+	if maxInstances <= 0 {
+		maxInstances = goruntime.GOMAXPROCS(0)
+	}
+	return &Plugin{name: opts.Name, limits: lim, config: opts.Config, r: r, key: key, module: m,
+		slots: make(chan struct{}, maxInstances), busy: map[*instance]bool{}}, nil
+}
+
+// acquire returns the compiled module of key, compiling it on first use;
+// the caller holds a reference (release).
+func (r *Runtime) acquire(ctx context.Context, key moduleKey, wasm []byte, name string) (*module, error) {
+	r.mu.Lock()
+	m := r.modules[key]
+	if m != nil {
+		m.refs++
+		r.mu.Unlock()
+		<-m.ready
+		if m.err != nil {
+			r.release(key, m)
+			return nil, fmt.Errorf("plugin %s: %w", name, m.err)
+		}
+		return m, nil
+	}
+	m = &module{ready: make(chan struct{}), refs: 1}
+	r.modules[key] = m
+	r.mu.Unlock()
+	m.err = r.compile(ctx, m, key, wasm)
+	close(m.ready)
+	if m.err != nil {
+		r.release(key, m)
+		return nil, fmt.Errorf("plugin %s: %w", name, m.err)
+	}
+	return m, nil
+}
+
+// release drops a reference to m, closing it with the last one.
+func (r *Runtime) release(key moduleKey, m *module) error {
+	r.mu.Lock()
+	m.refs--
+	last := m.refs == 0
+	if last && r.modules[key] == m {
+		delete(r.modules, key)
+	}
+	r.mu.Unlock()
+	if last && m.rt != nil {
+		return m.rt.Close(context.Background())
+	}
+	return nil
+}
+
+// compile fills m: rewrites wasm for interruption, compiles it in a new
+// wazero runtime with the host's modules, and checks imports and exports.
+func (r *Runtime) compile(ctx context.Context, m *module, key moduleKey, wasm []byte) error {
 	// A timeout must stop a guest spinning in a loop. The checks inserted at
 	// loop heads (host/runtime/internal/interrupt) cost a counter update per
 	// iteration and a host call every interrupt.Fuel iterations; wazero's
@@ -224,9 +315,9 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte, opts LoadOptions) (*Plu
 	// understand, leaves compiled code for Go at every iteration.
 	orig := wasm
 	mode, note := InterruptNone, ""
-	if lim.Timeout > 0 {
+	if key.timeout {
 		mode, note = InterruptWazero, "asked for (LoadOptions.Interrupt)"
-		if opts.Interrupt != InterruptWazero {
+		if key.interrupt != InterruptWazero {
 			if instrumented, err := r.instrument(wasm); err == nil {
 				wasm, mode, note = instrumented, InterruptLoopChecks, ""
 			} else {
@@ -236,16 +327,11 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte, opts LoadOptions) (*Plu
 	}
 	cfg := wazero.NewRuntimeConfig().
 		WithCompilationCache(r.cache).
-		WithMemoryLimitPages(pages).
+		WithMemoryLimitPages(key.pages).
 		WithCloseOnContextDone(mode == InterruptWazero)
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
-	p := &Plugin{name: opts.Name, limits: lim, config: opts.Config, rt: rt, exports: map[string]bool{},
-		uncallable: map[string]string{}, lang: language(orig), interrupt: mode, interruptNote: note}
-	maxInstances := opts.MaxInstances
-	if maxInstances <= 0 {
-		maxInstances = goruntime.GOMAXPROCS(0)
-	}
-	p.slots = make(chan struct{}, maxInstances)
+	m.exports, m.uncallable = map[string]bool{}, map[string]string{}
+	m.lang, m.interrupt, m.interruptNote = language(orig), mode, note
 	ok := false
 	defer func() {
 		if !ok {
@@ -253,33 +339,34 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte, opts LoadOptions) (*Plu
 		}
 	}()
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
-		return nil, err
+		return err
 	}
 	if err := instantiateHostModules(ctx, rt); err != nil {
-		return nil, err
+		return err
 	}
 	compiled, err := rt.CompileModule(ctx, wasm)
 	if err != nil {
-		return nil, fmt.Errorf("plugin %s: not a valid WebAssembly module: %w", opts.Name, err)
+		return fmt.Errorf("not a valid WebAssembly module: %w", err)
 	}
-	p.compiled = compiled
+	m.compiled = compiled
 	for name, def := range compiled.ExportedFunctions() {
-		p.exports[name] = true
+		m.exports[name] = true
 		if !callable(def) {
-			p.uncallable[name] = sigOf(def).String()
+			m.uncallable[name] = sigOf(def).String()
 		}
 	}
-	if err := checkImports(rt, compiled, orig, p.lang); err != nil {
-		return nil, fmt.Errorf("plugin %s: %w", opts.Name, err)
+	if err := checkImports(rt, compiled, orig, m.lang); err != nil {
+		return err
 	}
-	if err := checkExports(compiled, p.lang); err != nil {
-		return nil, fmt.Errorf("plugin %s: %w", opts.Name, err)
+	if err := checkExports(compiled, m.lang); err != nil {
+		return err
 	}
-	if mem := compiled.ExportedMemories()["memory"]; mem != nil && mem.Min() > pages {
-		return nil, fmt.Errorf("plugin %s: needs %d KiB of memory at start, above its limit of %d KiB", opts.Name, mem.Min()*64, pages*64)
+	if mem := compiled.ExportedMemories()["memory"]; mem != nil && mem.Min() > key.pages {
+		return fmt.Errorf("needs %d KiB of memory at start, above its limit of %d KiB", mem.Min()*64, key.pages*64)
 	}
 	ok = true
-	return p, nil
+	m.rt = rt
+	return nil
 }
 
 // Name is the plugin's name.
@@ -342,8 +429,9 @@ func (p *Plugin) IdleMemoryBytes() uint64 {
 	return n
 }
 
-// Close closes every instance and the plugin's wazero runtime. Calls in
-// flight fail. Closing twice is a no-op.
+// Close closes every instance and releases the compiled module (closed
+// with the last plugin using it). Calls in flight fail. Closing twice is a
+// no-op.
 func (p *Plugin) Close(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closed {
@@ -351,9 +439,16 @@ func (p *Plugin) Close(ctx context.Context) error {
 		return nil
 	}
 	p.closed = true
+	insts := p.idle
+	for inst := range p.busy {
+		insts = append(insts, inst)
+	}
 	p.idle = nil
 	p.mu.Unlock()
-	return p.rt.Close(ctx)
+	for _, inst := range insts {
+		_ = inst.mod.Close(ctx)
+	}
+	return p.r.release(p.key, p.module)
 }
 
 // Call runs export with input and returns its output. The call has the
@@ -469,27 +564,35 @@ func (p *Plugin) get(ctx context.Context) (*instance, error) {
 	if n := len(p.idle); n > 0 {
 		inst := p.idle[n-1]
 		p.idle = p.idle[:n-1]
+		p.busy[inst] = true
 		p.mu.Unlock()
 		return inst, nil
 	}
 	p.live++
 	p.mu.Unlock()
 	inst, err := p.instantiate(ctx)
+	p.mu.Lock()
+	if err == nil && p.closed { // closed while instantiating
+		_ = inst.mod.Close(context.Background())
+		err = &CallError{Plugin: p.name, Kind: FailureClosed, Msg: "plugin is closed"}
+	}
 	if err != nil {
-		p.mu.Lock()
 		p.live--
 		p.mu.Unlock()
 		<-p.slots
 		return nil, err
 	}
+	p.busy[inst] = true
+	p.mu.Unlock()
 	return inst, nil
 }
 
 // put returns an instance to the pool after a call.
 func (p *Plugin) put(inst *instance) {
 	p.mu.Lock()
+	delete(p.busy, inst)
 	if p.closed {
-		p.live--
+		p.live-- // Close closed it
 	} else {
 		p.idle = append(p.idle, inst)
 	}
@@ -501,6 +604,7 @@ func (p *Plugin) put(inst *instance) {
 func (p *Plugin) discard(inst *instance) {
 	_ = inst.mod.Close(context.Background())
 	p.mu.Lock()
+	delete(p.busy, inst)
 	p.live--
 	p.mu.Unlock()
 	<-p.slots

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"maps"
 	"reflect"
 	"slices"
 )
@@ -27,6 +28,7 @@ func Diff(old, cur *Controller) []Change {
 	}
 	add(old.WasmSHA256 != cur.WasmSHA256 || old.PluginPath != cur.PluginPath, "plugin", true)
 	add(old.Limits != cur.Limits, "limits", true)
+	add(!maps.Equal(old.Entry.PluginConfig, cur.Entry.PluginConfig), "pluginConfig", true)
 	add(!bytes.Equal(old.Config, cur.Config), "config", true)
 	add(old.Workers != cur.Workers, "workers", true)
 	add(old.ResyncPeriod != cur.ResyncPeriod, "resyncPeriod", true)

@@ -135,7 +135,7 @@ func Load(ctx context.Context, rt *runtime.Runtime, cfg *config.Config, i int) (
 			name = pathpkg.Base(ref.Repository)
 		}
 	}
-	p, err := rt.Load(ctx, wasm, runtime.LoadOptions{Name: name, Limits: limits})
+	p, err := rt.Load(ctx, wasm, runtime.LoadOptions{Name: name, Limits: limits, Config: cc.PluginConfig})
 	if err != nil {
 		return nil, fmt.Errorf("%s.plugin %s: %w", at, shown, err)
 	}

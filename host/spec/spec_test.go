@@ -128,7 +128,7 @@ func TestDiff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc := config.Controller{Plugin: "x.wasm", Workers: 9, Config: map[string]any{"new": true}}
+	cc := config.Controller{Plugin: "x.wasm", Workers: 9, Config: map[string]any{"new": true}, PluginConfig: map[string]string{"controller": "x"}}
 	m := good
 	m.Owns = []abi.TypeRef{{APIVersion: "v1", Kind: "Pod"}, {APIVersion: "v1", Kind: "ConfigMap"}}
 	cur, err := Build(cfgOf(cc), 0, &m)
@@ -139,7 +139,7 @@ func TestDiff(t *testing.T) {
 	for _, c := range Diff(old, cur) {
 		got[c.Field] = c.Live
 	}
-	want := map[string]bool{"workers": true, "config": true, "owns": false}
+	want := map[string]bool{"workers": true, "config": true, "pluginConfig": true, "owns": false}
 	if len(got) != len(want) {
 		t.Fatalf("diff %v, want %v", got, want)
 	}

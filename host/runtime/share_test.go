@@ -1,0 +1,73 @@
+package runtime_test
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+
+	"wasmctl.dev/wasmctl/host/runtime"
+	"wasmctl.dev/wasmctl/internal/wasmbuild"
+)
+
+// TestSharedModule: plugins loaded from the same bytes share the compiled
+// module but nothing else — each has its own Extism config, instances and
+// limits, closing one leaves the other working, and a module with another
+// memory limit compiles on its own.
+func TestSharedModule(t *testing.T) {
+	path, err := wasmbuild.Build("", "./testdata/pdkecho")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := runtime.New(runtime.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(context.Background())
+	ctx := context.Background()
+	load := func(prefix string, mem uint64) *runtime.Plugin {
+		p, err := rt.Load(ctx, wasm, runtime.LoadOptions{Name: prefix, Config: map[string]string{"prefix": prefix}, Limits: runtime.Limits{MemoryBytes: mem}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	echo := func(p *runtime.Plugin, want string) {
+		t.Helper()
+		out, err := p.Call(ctx, "echo", []byte("x"))
+		if err != nil || string(out) != want {
+			t.Fatalf("%s: echo = %q, %v; want %q", p.Name(), out, err, want)
+		}
+	}
+	a, b := load("a:", 0), load("b:", 0)
+	other := load("c:", 32<<20)
+	if got := runtime.SharedModules(rt); got != 2 {
+		t.Fatalf("%d compiled modules for two limits, want 2", got)
+	}
+	// Concurrent calls on both: each answers with its own config.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() { echo(a, "a:x") })
+		wg.Go(func() { echo(b, "b:x") })
+	}
+	wg.Wait()
+	echo(other, "c:x")
+	if err := a.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Call(ctx, "echo", nil); err == nil {
+		t.Fatal("a closed plugin answered")
+	}
+	echo(b, "b:x") // still compiled, still its instances
+	b.Close(ctx)
+	other.Close(ctx)
+	if got := runtime.SharedModules(rt); got != 0 {
+		t.Fatalf("%d compiled modules left after closing every plugin", got)
+	}
+	// Loading again after the last close compiles (from the cache) anew.
+	echo(load("d:", 0), "d:x")
+}
