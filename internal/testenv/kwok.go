@@ -28,6 +28,10 @@ const (
 	// KwokExitCodeAnnotation on a pod makes kwok's pod-exit stage end it a
 	// second after it runs: "0" Succeeded, any other code Failed.
 	KwokExitCodeAnnotation = "kwok.wasmctl.dev/exit-code"
+	// KwokPodsAnnotation on a kwok node is the pods capacity (and
+	// allocatable) its node-ready stage reports, a decimal string; without
+	// it 110, a kubelet's default.
+	KwokPodsAnnotation = "kwok.wasmctl.dev/pods"
 )
 
 // StartScheduler runs kube-scheduler (from the same build as the

@@ -87,4 +87,23 @@ func TestKwok(t *testing.T) {
 		}
 		return nil
 	})
+
+	// A node's pods capacity: 110, or what its KwokPodsAnnotation says.
+	big := testenv.KwokNode("kwok-2", nil)
+	big.Annotations[testenv.KwokPodsAnnotation] = "250"
+	if _, err := cs.CoreV1().Nodes().Create(ctx, big, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int64{"kwok-1": 110, "kwok-2": 250} {
+		testenv.Eventually(t, 30*time.Second, func() error {
+			n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if c, a := n.Status.Capacity.Pods().Value(), n.Status.Allocatable.Pods().Value(); c != want || a != want {
+				return fmt.Errorf("node %s: pods capacity %d, allocatable %d, want %d", name, c, a, want)
+			}
+			return nil
+		})
+	}
 }
