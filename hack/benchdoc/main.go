@@ -2,8 +2,9 @@
 // outputs of `make bench`: the Go benchmark results (the `go test -bench`
 // output, parsed into a table), the convergence runs of hack/bench, the Job
 // runs of hack/benchjob, the Deployment runs of hack/benchdeploy, the
-// StatefulSet runs of hack/benchsts and the DaemonSet runs of hack/benchds
-// (their Markdown as it is). Each part goes between its marker comments,
+// StatefulSet runs of hack/benchsts, the DaemonSet runs of hack/benchds and
+// the six-controller steady-state run of hack/benchsteady (their Markdown
+// as it is). Each part goes between its marker comments,
 //
 //	<!-- generated:gotest -->  …  <!-- /generated:gotest -->
 //	<!-- generated:convergence -->  …  <!-- /generated:convergence -->
@@ -11,13 +12,14 @@
 //	<!-- generated:deploy -->  …  <!-- /generated:deploy -->
 //	<!-- generated:sts -->  …  <!-- /generated:sts -->
 //	<!-- generated:ds -->  …  <!-- /generated:ds -->
+//	<!-- generated:steady -->  …  <!-- /generated:steady -->
 //
 // replacing what was there; the rest of the file (the hand-written prose) is
 // kept, and so is a part whose flag is empty. Each part states when its input was written, the machine (CPU, memory,
 // kernel), the versions (Go, wazero, client-go, the control-plane binaries) and
 // the command.
 //
-//	go run ./hack/benchdoc -doc docs/BENCHMARKS.md -gotest .cache/bench.txt -gotest-cmd "go test ..." -convergence .cache/convergence.md -job .cache/jobbench.md -deploy .cache/deploybench.md -sts .cache/stsbench.md -ds .cache/dsbench.md
+//	go run ./hack/benchdoc -doc docs/BENCHMARKS.md -gotest .cache/bench.txt -gotest-cmd "go test ..." -convergence .cache/convergence.md -job .cache/jobbench.md -deploy .cache/deploybench.md -sts .cache/stsbench.md -ds .cache/dsbench.md -steady .cache/steadybench.md
 package main
 
 import (
@@ -43,6 +45,7 @@ var (
 	deploy      = flag.String("deploy", "", "Markdown written by hack/benchdeploy -out (empty: leave that part alone)")
 	sts         = flag.String("sts", "", "Markdown written by hack/benchsts -out (empty: leave that part alone)")
 	ds          = flag.String("ds", "", "Markdown written by hack/benchds -out (empty: leave that part alone)")
+	steady      = flag.String("steady", "", "Markdown written by hack/benchsteady -out (empty: leave that part alone)")
 	toolsDir    = flag.String("tools", os.Getenv("WASMCTL_TOOLS_DIR"), "directory of kube-apiserver, kube-controller-manager and etcd, asked for their versions (empty: hack/tools/go.mod)")
 )
 
@@ -89,7 +92,7 @@ type part struct{ input, section string }
 
 // markdownParts are the sections filled from the flags' Markdown files.
 func markdownParts() []part {
-	return []part{{*convergence, "convergence"}, {*job, "job"}, {*deploy, "deploy"}, {*sts, "sts"}, {*ds, "ds"}}
+	return []part{{*convergence, "convergence"}, {*job, "job"}, {*deploy, "deploy"}, {*sts, "sts"}, {*ds, "ds"}, {*steady, "steady"}}
 }
 
 // replaceParts puts each part's input, after its header, into its section

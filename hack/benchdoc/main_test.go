@@ -176,7 +176,7 @@ func TestDocumentHasSections(t *testing.T) {
 	for _, p := range markdownParts() {
 		names = append(names, p.section)
 	}
-	for _, want := range []string{"sts", "ds"} {
+	for _, want := range []string{"sts", "ds", "steady"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("sections %v lack %s", names, want)
 		}

@@ -111,8 +111,12 @@ func LogFile(e *testenv.Environment, side string) string {
 }
 
 // LogTail is the end of a side's log, to tell why it failed ("" if none).
-func LogTail(e *testenv.Environment, side string) string {
-	path := LogFile(e, side)
+func LogTail(e *testenv.Environment, side string) string { return tailFile(LogFile(e, side)) }
+
+// ProcLogTail is LogTail of proc's own log file.
+func ProcLogTail(proc *testenv.Process) string { return tailFile(proc.LogFile) }
+
+func tailFile(path string) string {
 	data, err := os.ReadFile(path)
 	if path == "" || err != nil {
 		return ""
@@ -154,3 +158,39 @@ func Memory(p *testenv.Process, key string) float64 {
 
 // PeakRSS is VmHWM of the process, in MiB.
 func PeakRSS(p *testenv.Process) float64 { return Memory(p, "VmHWM:") }
+
+// ResetPeakRSS sets the process's VmHWM to its VmRSS now (writing 5 to
+// /proc/PID/clear_refs, Linux 4.0 and later), so that PeakRSS after it
+// is the peak of what came since.
+func ResetPeakRSS(p *testenv.Process) error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.Pid()), []byte("5"), 0)
+}
+
+// PrepareRepoConfig builds wasmctl-host into a new temporary directory
+// named after prefix and writes there the repository's config.yaml with
+// freshly built plugins (wasmbuild.RepoConfig: its workers, timeouts and
+// resync periods as they are) and the client limits qps/burst = qps. The
+// compilation cache is the host's default one. The caller removes
+// filepath.Dir(bin).
+func PrepareRepoConfig(prefix string, qps int) (bin, cfg string, err error) {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return "", "", err
+	}
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", "", err
+	}
+	bin = filepath.Join(dir, "wasmctl-host")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/wasmctl-host")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", "", fmt.Errorf("build host: %v\n%s", err, out)
+	}
+	body, err := wasmbuild.RepoConfig(filepath.Join(root, "config.yaml"))
+	if err != nil {
+		return "", "", err
+	}
+	cfg = filepath.Join(dir, "config.yaml")
+	return bin, cfg, os.WriteFile(cfg, []byte(fmt.Sprintf("qps: %d\nburst: %d\n", qps, qps)+body), 0o644)
+}

@@ -161,8 +161,18 @@ type ReadyLines struct {
 // WaitReady waits for want in a side's log, for at most two minutes (the
 // host compiles its plugins first).
 func WaitReady(e *testenv.Environment, side string, proc *testenv.Process, want ReadyLines) error {
+	return waitLog(LogFile(e, side), proc, want)
+}
+
+// WaitProcReady is WaitReady on proc's own log file, for an environment
+// running more than one kube-controller-manager.
+func WaitProcReady(proc *testenv.Process, want ReadyLines) error {
+	return waitLog(proc.LogFile, proc, want)
+}
+
+func waitLog(path string, proc *testenv.Process, want ReadyLines) error {
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		data, _ := os.ReadFile(LogFile(e, side))
+		data, _ := os.ReadFile(path)
 		log, ok := string(data), true
 		for _, line := range want.Lines {
 			ok = ok && strings.Contains(log, line)
