@@ -28,6 +28,7 @@ const (
 	DefaultMemoryLimit    = 64 << 20
 	DefaultTimeout        = time.Second
 	DefaultMaxOutputBytes = 16 << 20
+	DefaultIdleTimeout    = time.Minute
 	wasmPageSize          = 64 << 10
 )
 
@@ -181,6 +182,13 @@ type LoadOptions struct {
 	// block, so more instances than processors add memory (each keeps its
 	// linear memory, ~10 MiB for a Go guest) and no throughput.
 	MaxInstances int
+	// IdleTimeout closes an instance that no call has used for this long:
+	// idle instances keep their linear memory (a Go guest's heap at its
+	// largest), so a controller that is mostly idle keeps none, and the
+	// next call instantiates one (~10 ms for the workloads module: Go's
+	// runtime and package init). Default (0): DefaultIdleTimeout; negative:
+	// never.
+	IdleTimeout time.Duration
 	// Interrupt, when InterruptWazero, uses wazero's mechanism even for a
 	// module the loop-check rewriter understands (for comparison). Default
 	// "": loop checks when possible.
@@ -200,8 +208,11 @@ type Plugin struct {
 	// slots holds one token per instance that may exist (MaxInstances).
 	slots chan struct{}
 
+	idleTimeout time.Duration
+	reaper      *time.Timer // armed while instances are idle
+
 	mu     sync.Mutex
-	idle   []*instance
+	idle   []*instance        // most recently used last
 	busy   map[*instance]bool // instances in a call, closed with the plugin
 	live   int
 	closed bool
@@ -216,6 +227,8 @@ type instance struct {
 	// stderr keeps the start of what the guest wrote to stderr during the
 	// current call (Go's panic and fatal error messages), for CallError.
 	stderr headBuffer
+	// idleSince is when the instance last went back to the pool.
+	idleSince time.Time
 }
 
 // headBuffer is an io.Writer keeping the first headBufferSize bytes written:
@@ -259,8 +272,12 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte, opts LoadOptions) (*Plu
 	if maxInstances <= 0 {
 		maxInstances = goruntime.GOMAXPROCS(0)
 	}
+	idleTimeout := opts.IdleTimeout
+	if idleTimeout == 0 {
+		idleTimeout = DefaultIdleTimeout
+	}
 	return &Plugin{name: opts.Name, limits: lim, config: opts.Config, r: r, key: key, module: m,
-		slots: make(chan struct{}, maxInstances), busy: map[*instance]bool{}}, nil
+		slots: make(chan struct{}, maxInstances), busy: map[*instance]bool{}, idleTimeout: idleTimeout}, nil
 }
 
 // acquire returns the compiled module of key, compiling it on first use;
@@ -439,6 +456,10 @@ func (p *Plugin) Close(ctx context.Context) error {
 		return nil
 	}
 	p.closed = true
+	if p.reaper != nil {
+		p.reaper.Stop()
+		p.reaper = nil
+	}
 	insts := p.idle
 	for inst := range p.busy {
 		insts = append(insts, inst)
@@ -594,10 +615,46 @@ func (p *Plugin) put(inst *instance) {
 	if p.closed {
 		p.live-- // Close closed it
 	} else {
+		inst.idleSince = time.Now()
 		p.idle = append(p.idle, inst)
+		if p.idleTimeout > 0 && p.reaper == nil {
+			p.reaper = time.AfterFunc(p.idleTimeout, p.reap)
+		}
 	}
 	p.mu.Unlock()
 	<-p.slots
+}
+
+// reap closes the instances idle for the plugin's IdleTimeout and re-arms
+// itself while others remain idle.
+func (p *Plugin) reap() {
+	p.mu.Lock()
+	p.reaper = nil
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	var stale []*instance
+	keep := p.idle[:0]
+	for _, inst := range p.idle {
+		if now.Sub(inst.idleSince) >= p.idleTimeout {
+			stale = append(stale, inst)
+		} else {
+			keep = append(keep, inst)
+		}
+	}
+	clear(p.idle[len(keep):])
+	p.idle = keep
+	p.live -= len(stale)
+	if len(keep) > 0 {
+		// The oldest idle instance is first: wake when it is due.
+		p.reaper = time.AfterFunc(p.idleTimeout-now.Sub(keep[0].idleSince), p.reap)
+	}
+	p.mu.Unlock()
+	for _, inst := range stale {
+		_ = inst.mod.Close(context.Background())
+	}
 }
 
 // discard closes an instance that must not be reused.

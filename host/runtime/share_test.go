@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"sync"
+	"time"
 	"testing"
 
 	"wasmctl.dev/wasmctl/host/runtime"
@@ -70,4 +71,49 @@ func TestSharedModule(t *testing.T) {
 	}
 	// Loading again after the last close compiles (from the cache) anew.
 	echo(load("d:", 0), "d:x")
+}
+
+// TestIdleInstancesClosed: an instance no call used for IdleTimeout is
+// closed (its memory with it) while one in use stays; the next call makes
+// a new one.
+func TestIdleInstancesClosed(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	p := load(t, "./testdata/pdkecho", runtime.LoadOptions{IdleTimeout: idle, MaxInstances: 2})
+	ctx := context.Background()
+	call := func() {
+		t.Helper()
+		if _, err := p.Call(ctx, "echo", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Two instances: two calls at once.
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for range 20 {
+				call()
+			}
+		})
+	}
+	wg.Wait()
+	if n := p.Instances(); n != 2 {
+		t.Skipf("%d instances after concurrent calls (the calls did not overlap)", n)
+	}
+	// Keep one busy past the timeout: only the other goes.
+	deadline := time.Now().Add(2 * idle)
+	for time.Now().Before(deadline) {
+		call()
+		time.Sleep(idle / 10)
+	}
+	if n := p.Instances(); n != 1 {
+		t.Fatalf("%d instances after one stayed idle for %s, want 1", n, 2*idle)
+	}
+	time.Sleep(2 * idle)
+	if n, mem := p.Instances(), p.IdleMemoryBytes(); n != 0 || mem != 0 {
+		t.Fatalf("%d instances, %d bytes idle after %s unused, want none", n, mem, 2*idle)
+	}
+	call()
+	if n := p.Instances(); n != 1 {
+		t.Fatalf("%d instances after a call on a reaped plugin, want 1", n)
+	}
 }
