@@ -356,6 +356,16 @@ func runSide(side, bin, cfg string) (result, error) {
 		} else {
 			logf(side, "CPU profile of the idle window in %s", *profile)
 		}
+		// Where the idle RSS is: the Go heap (a heap profile) and the rest
+		// (anonymous maps: compiled code, instances' linear memory).
+		if err := benchkit.FetchHeapProfile(pprofAddr, *profile+".heap"); err != nil {
+			fmt.Fprintln(os.Stderr, "benchsteady: heap profile:", err)
+		} else {
+			logf(side, "heap profile at the end of the idle window in %s.heap", *profile)
+		}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", proc.Pid())); err == nil {
+			logf(side, "smaps_rollup at the end of the idle window:\n%s", b)
+		}
 	}
 	logf(side, "idle %.0f s: cpu %.2f s, RSS %.0f MiB at the end, peak %.0f MiB, %d workload updates",
 		res.idle.seconds, res.idle.cpu, res.idle.endMiB, res.idle.peakMiB, res.idle.updates)

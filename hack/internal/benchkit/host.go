@@ -110,6 +110,28 @@ func FetchProfile(addr, path string, seconds int) error {
 	return f.Close()
 }
 
+// FetchHeapProfile writes the heap profile of the process serving pprof at
+// addr (after a collection, so in-use is current) to path.
+func FetchHeapProfile(addr, path string) error {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("heap profile: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // FreePorts asks the kernel for n distinct free loopback ports.
 func FreePorts(n int) ([]int, error) {
 	var ports []int
