@@ -91,35 +91,23 @@ func CallLine(cs map[string]Calls, names ...string) string {
 // FetchProfile writes a CPU profile of the next seconds of the process
 // serving pprof at addr to path.
 func FetchProfile(addr, path string, seconds int) error {
-	resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=" + strconv.Itoa(seconds))
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("profile: %s", resp.Status)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return fetchTo("http://"+addr+"/debug/pprof/profile?seconds="+strconv.Itoa(seconds), path)
 }
 
 // FetchHeapProfile writes the heap profile of the process serving pprof at
 // addr (after a collection, so in-use is current) to path.
 func FetchHeapProfile(addr, path string) error {
-	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?gc=1")
+	return fetchTo("http://"+addr+"/debug/pprof/heap?gc=1", path)
+}
+
+func fetchTo(url, path string) error {
+	resp, err := http.Get(url)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("heap profile: %s", resp.Status)
+		return fmt.Errorf("%s: %s", url, resp.Status)
 	}
 	f, err := os.Create(path)
 	if err != nil {
