@@ -127,8 +127,12 @@ func tailFile(path string) string {
 	return fmt.Sprintf("; end of %s:\n%s", filepath.Base(path), data)
 }
 
-// CPUSeconds is utime+stime of the process from /proc (clock ticks of 100 Hz).
+// CPUSeconds is utime+stime of the process from /proc (clock ticks of 100 Hz);
+// 0 for no process (hack/bench's floor side has none).
 func CPUSeconds(p *testenv.Process) float64 {
+	if p == nil {
+		return 0
+	}
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
 	if err != nil {
 		return 0
@@ -143,6 +147,9 @@ func CPUSeconds(p *testenv.Process) float64 {
 // Memory is the /proc/PID/status line key ("VmHWM:" peak RSS, "VmRSS:"
 // now) of the process, in MiB.
 func Memory(p *testenv.Process, key string) float64 {
+	if p == nil {
+		return 0
+	}
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
 	if err != nil {
 		return 0

@@ -83,3 +83,15 @@ func TestParallel(t *testing.T) {
 		}
 	}
 }
+
+// TestNoProcess: hack/bench's floor side has no controller process; its CPU
+// and memory read as 0 rather than crashing the run (as they did after the
+// move here lost the nil check).
+func TestNoProcess(t *testing.T) {
+	if got := CPUSeconds(nil); got != 0 {
+		t.Errorf("CPUSeconds(nil) = %v", got)
+	}
+	if got := PeakRSS(nil); got != 0 {
+		t.Errorf("PeakRSS(nil) = %v", got)
+	}
+}
