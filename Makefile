@@ -86,7 +86,7 @@ conformance: tools build plugins
 # (hack/benchds: 1 round × 2 sides, 200 Nodes then 20 DaemonSets, 4000 pods,
 # created until all ready, 19–23 s each plus the nodes, the control plane's
 # start and the builds: 77 s in all in the first run); the six-controller
-# steady-state run ≈ 7 min (hack/benchsteady: 2 sides one after the other,
+# steady-state run ≈ 9 min (hack/benchsteady: 2 sides one after the other,
 # each ≈ 3.2–3.4 min on its control plane with kube-scheduler, kwok's 50
 # nodes and a second kube-controller-manager: 5750 pods settled in 90–100 s,
 # a 60 s idle window, a rollout of 100 Deployments in 30–35 s; 6 m 50 s in

@@ -35,8 +35,8 @@
 //     StatefulSet and DaemonSet reports complete status (observedGeneration
 //     current, ready = available = updated = desired) as the bench's
 //     informers show it: time, CPU seconds, peak RSS;
-//  2. idle: -idle-delay (65 s: the host closes plugin instances unused for a
-//     minute) later, a window of -idle: CPU seconds, VmRSS at its
+//  2. idle: -idle-delay (2 min: the host closes plugin instances unused for a
+//     minute, and returns their memory) later, a window of -idle: CPU seconds, VmRSS at its
 //     end, peak RSS in it, and the workload objects' updates in it (a
 //     controller that keeps writing status is not idle);
 //  3. rollout: the image of the first -rollout Deployments changed at once,
@@ -107,7 +107,7 @@ var (
 	nodePods     = flag.Int("node-pods", 200, "pods capacity of each node")
 	rollout      = flag.Int("rollout", 100, "Deployments whose image the rollout changes (the first ones)")
 	idle         = flag.Duration("idle", 60*time.Second, "length of the idle window")
-	idleDelay    = flag.Duration("idle-delay", 65*time.Second, "wait after settling before the idle window (default past the host's 1 min instance idle timeout, so the window sees a host that has been idle, as in a steady cluster)")
+	idleDelay    = flag.Duration("idle-delay", 2*time.Minute, "wait after settling before the idle window (default past the host's 1 min instance idle timeout and the cleanup after it, so the window sees a host that has been idle, as in a steady cluster)")
 	qps          = flag.Int("qps", 1000, "client QPS of both measured controllers (burst = qps)")
 	writers      = flag.Int("writers", 16, "concurrent creates and patches of the bench")
 	sides        = flag.String("sides", "kcm,wasmctl-host", "which sides to run, in order")
