@@ -66,7 +66,7 @@ conformance: tools build plugins
 	WASMCTL_TOOLS_DIR=$$(hack/build-tools.sh) $(GO) run ./hack/conformance
 
 ## bench: Go benchmarks, the convergence, Job, Deployment, StatefulSet, DaemonSet and six-controller steady-state runs; writes their parts of docs/BENCHMARKS.md
-# About 21–24 min on 2 cores (bound: 15 min before the steady-state run's 7,
+# About 23–26 min on 2 cores (bound: 15 min before the steady-state run's 9,
 # which the StatefulSet runs' 35 s and the DaemonSet runs' 80 s take all
 # but a fast run past): the Go
 # benchmarks ≈ 3 min, most of it the CronJob schedule lag on two control
