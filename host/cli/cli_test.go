@@ -294,3 +294,31 @@ controllers:
 		t.Fatalf("%d pods after a dry run, want 3: it applied something", len(pods.Items))
 	}
 }
+
+// TestWorkloadsModule: a module holding several controllers (plugins/
+// workloads) is inspected with --extism-config naming one, says what to set
+// without it, and reconcile from files asks which entry when several of a
+// configuration load it.
+func TestWorkloadsModule(t *testing.T) {
+	wasm, err := wasmbuild.Build("", "wasmctl.dev/wasmctl/plugins/workloads/cmd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, "inspect", wasm, "--extism-config", "controller=deployment")
+	if err != nil || !strings.Contains(out, "name: deployment") || !strings.Contains(out, "kind: Deployment") {
+		t.Fatalf("inspect --extism-config controller=deployment: %v\n%s", err, out)
+	}
+	if _, err := run(t, "inspect", wasm); err == nil || !strings.Contains(err.Error(), "set pluginConfig.controller") {
+		t.Fatalf("inspect without the controller: %v", err)
+	}
+	dir := t.TempDir()
+	cfg := write(t, dir, "config.yaml", fmt.Sprintf("controllers:\n  - {name: rs, plugin: %s, pluginConfig: {controller: replicaset}}\n  - {name: job, plugin: %s, pluginConfig: {controller: job}}\n", wasm, wasm))
+	obj := write(t, dir, "rs.yaml", rsYAML)
+	if _, err := run(t, "reconcile", "--config", cfg, "--plugin", wasm, "--object", obj); err == nil || !strings.Contains(err.Error(), "choose one with --controller") {
+		t.Fatalf("reconcile with two entries on one module: %v", err)
+	}
+	out, err = run(t, "reconcile", "--config", cfg, "--plugin", wasm, "--controller", "rs", "--object", obj, "--now", "2026-01-01T00:00:00Z")
+	if err != nil || !strings.Contains(out, "create") {
+		t.Fatalf("reconcile --controller rs: %v\n%s", err, out)
+	}
+}

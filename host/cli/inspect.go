@@ -18,6 +18,7 @@ import (
 
 func newInspectCommand() *cobra.Command {
 	var f ociFlags
+	var extism map[string]string
 	cmd := &cobra.Command{
 		Use:   "inspect PLUGIN.wasm|oci://HOST/REPO:TAG",
 		Short: "Print a plugin's manifest, exports, size and compile time",
@@ -37,7 +38,7 @@ func newInspectCommand() *cobra.Command {
 				return err
 			}
 			start := time.Now()
-			p, err := rt.Load(ctx, wasm, runtime.LoadOptions{Name: args[0]})
+			p, err := rt.Load(ctx, wasm, runtime.LoadOptions{Name: args[0], Config: extism})
 			if err != nil {
 				return err
 			}
@@ -73,6 +74,7 @@ func newInspectCommand() *cobra.Command {
 		},
 	}
 	f.bind(cmd.Flags(), true)
+	cmd.Flags().StringToStringVar(&extism, "extism-config", nil, "the module's Extism configuration, key=value (a config entry's pluginConfig; e.g. controller=deployment for plugins/workloads)")
 	return cmd
 }
 

@@ -160,6 +160,21 @@ func dryRunConfig(o reconcileOptions, req []byte) (*config.Config, int, error) {
 		if err != nil {
 			cfg = &config.Config{} // ./config.yaml is someone else's: not ours to judge here
 		}
+		if o.controller == "" {
+			// A module several entries load (plugins/workloads) is each
+			// of them with its own pluginConfig: which one is not ours to guess.
+			var names []string
+			for i := range cfg.Controllers {
+				cc := &cfg.Controllers[i]
+				p, _ := filepath.Abs(cfg.PluginPath(cc))
+				if p == abs || o.pluginRef != "" && cc.Plugin == o.pluginRef {
+					names = append(names, cc.Name)
+				}
+			}
+			if len(names) > 1 {
+				return nil, 0, fmt.Errorf("%d controllers of %s run %s (%s): choose one with --controller", len(names), o.config, o.plugin, strings.Join(names, ", "))
+			}
+		}
 		for i := range cfg.Controllers {
 			cc := &cfg.Controllers[i]
 			p, _ := filepath.Abs(cfg.PluginPath(cc))
