@@ -4,8 +4,8 @@ import (
 	"context"
 	"os"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"wasmctl.dev/wasmctl/host/runtime"
 	"wasmctl.dev/wasmctl/internal/wasmbuild"
