@@ -13,8 +13,8 @@ import (
 	"sigs.k8s.io/randfill"
 
 	corev1 "wasmctl.dev/wasmctl/plugins/internal/kube/core/v1"
-	metav1 "wasmctl.dev/wasmctl/plugins/internal/kube/meta/v1"
 	"wasmctl.dev/wasmctl/plugins/internal/kube/equality"
+	metav1 "wasmctl.dev/wasmctl/plugins/internal/kube/meta/v1"
 )
 
 // TestMatchesUpstream compares Semantic.DeepEqual with apimachinery's on
