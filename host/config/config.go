@@ -77,8 +77,12 @@ type Controller struct {
 	Workers      int              `mapstructure:"workers"`
 	ResyncPeriod time.Duration    `mapstructure:"resyncPeriod"`
 	Timeout      time.Duration    `mapstructure:"timeout"`
-	MemoryLimit  string           `mapstructure:"memoryLimit"`
-	MaxResponse  string           `mapstructure:"maxResponseSize"`
+	// IdleTimeout closes a plugin instance unused for this long (its
+	// linear memory with it); the next call instantiates one. 0: 1 min;
+	// negative: never.
+	IdleTimeout time.Duration `mapstructure:"idleTimeout"`
+	MemoryLimit string        `mapstructure:"memoryLimit"`
+	MaxResponse string        `mapstructure:"maxResponseSize"`
 	// Config is passed to the plugin in every request.
 	Config map[string]any `mapstructure:"config"`
 	// PluginConfig is the module's Extism configuration (what go-pdk's

@@ -56,6 +56,13 @@ type Limits struct {
 	// MaxOutputBytes caps the output (and the Extism memory a call may
 	// allocate on the host beyond its input). Default 16 MiB.
 	MaxOutputBytes int
+	// IdleTimeout closes an instance that no call has used for this long:
+	// idle instances keep their linear memory (a Go guest's heap at its
+	// largest), so a controller that is mostly idle keeps none, and the
+	// next call instantiates one (~10 ms for the workloads module: Go's
+	// runtime and package init). Default (0): DefaultIdleTimeout; negative:
+	// never.
+	IdleTimeout time.Duration
 }
 
 func (l Limits) withDefaults() Limits {
@@ -67,6 +74,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxOutputBytes == 0 {
 		l.MaxOutputBytes = DefaultMaxOutputBytes
+	}
+	if l.IdleTimeout == 0 {
+		l.IdleTimeout = DefaultIdleTimeout
 	}
 	return l
 }
@@ -182,13 +192,6 @@ type LoadOptions struct {
 	// block, so more instances than processors add memory (each keeps its
 	// linear memory, ~10 MiB for a Go guest) and no throughput.
 	MaxInstances int
-	// IdleTimeout closes an instance that no call has used for this long:
-	// idle instances keep their linear memory (a Go guest's heap at its
-	// largest), so a controller that is mostly idle keeps none, and the
-	// next call instantiates one (~10 ms for the workloads module: Go's
-	// runtime and package init). Default (0): DefaultIdleTimeout; negative:
-	// never.
-	IdleTimeout time.Duration
 	// Interrupt, when InterruptWazero, uses wazero's mechanism even for a
 	// module the loop-check rewriter understands (for comparison). Default
 	// "": loop checks when possible.
@@ -272,12 +275,8 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte, opts LoadOptions) (*Plu
 	if maxInstances <= 0 {
 		maxInstances = goruntime.GOMAXPROCS(0)
 	}
-	idleTimeout := opts.IdleTimeout
-	if idleTimeout == 0 {
-		idleTimeout = DefaultIdleTimeout
-	}
 	return &Plugin{name: opts.Name, limits: lim, config: opts.Config, r: r, key: key, module: m,
-		slots: make(chan struct{}, maxInstances), busy: map[*instance]bool{}, idleTimeout: idleTimeout}, nil
+		slots: make(chan struct{}, maxInstances), busy: map[*instance]bool{}, idleTimeout: lim.IdleTimeout}, nil
 }
 
 // acquire returns the compiled module of key, compiling it on first use;

@@ -78,7 +78,7 @@ func TestSharedModule(t *testing.T) {
 // a new one.
 func TestIdleInstancesClosed(t *testing.T) {
 	const idle = 300 * time.Millisecond
-	p := load(t, "./testdata/pdkecho", runtime.LoadOptions{IdleTimeout: idle, MaxInstances: 2})
+	p := load(t, "./testdata/pdkecho", runtime.LoadOptions{Limits: runtime.Limits{IdleTimeout: idle}, MaxInstances: 2})
 	ctx := context.Background()
 	call := func() {
 		t.Helper()

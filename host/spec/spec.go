@@ -205,7 +205,7 @@ func limitsOf(cc *config.Controller) (runtime.Limits, error) {
 	if err != nil {
 		return runtime.Limits{}, err
 	}
-	return runtime.Limits{MemoryBytes: mem, Timeout: cc.Timeout, MaxOutputBytes: int(out)}, nil
+	return runtime.Limits{MemoryBytes: mem, Timeout: cc.Timeout, MaxOutputBytes: int(out), IdleTimeout: cc.IdleTimeout}, nil
 }
 
 // Build merges cfg.Controllers[i] (defaulted and checked by config.Load)

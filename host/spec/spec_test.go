@@ -3,6 +3,7 @@ package spec
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"wasmctl.dev/wasmctl/abi"
 	"wasmctl.dev/wasmctl/host/config"
@@ -128,7 +129,7 @@ func TestDiff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc := config.Controller{Plugin: "x.wasm", Workers: 9, Config: map[string]any{"new": true}, PluginConfig: map[string]string{"controller": "x"}}
+	cc := config.Controller{Plugin: "x.wasm", Workers: 9, Config: map[string]any{"new": true}, PluginConfig: map[string]string{"controller": "x"}, IdleTimeout: time.Second}
 	m := good
 	m.Owns = []abi.TypeRef{{APIVersion: "v1", Kind: "Pod"}, {APIVersion: "v1", Kind: "ConfigMap"}}
 	cur, err := Build(cfgOf(cc), 0, &m)
@@ -139,7 +140,7 @@ func TestDiff(t *testing.T) {
 	for _, c := range Diff(old, cur) {
 		got[c.Field] = c.Live
 	}
-	want := map[string]bool{"workers": true, "config": true, "pluginConfig": true, "owns": false}
+	want := map[string]bool{"workers": true, "config": true, "pluginConfig": true, "limits": true, "owns": false}
 	if len(got) != len(want) {
 		t.Fatalf("diff %v, want %v", got, want)
 	}
