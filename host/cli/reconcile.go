@@ -160,33 +160,34 @@ func dryRunConfig(o reconcileOptions, req []byte) (*config.Config, int, error) {
 		if err != nil {
 			cfg = &config.Config{} // ./config.yaml is someone else's: not ours to judge here
 		}
-		if o.controller == "" {
-			// A module several entries load (plugins/workloads) is each
-			// of them with its own pluginConfig: which one is not ours to guess.
-			var names []string
-			for i := range cfg.Controllers {
-				cc := &cfg.Controllers[i]
-				p, _ := filepath.Abs(cfg.PluginPath(cc))
-				if p == abs || o.pluginRef != "" && cc.Plugin == o.pluginRef {
-					names = append(names, cc.Name)
-				}
-			}
-			if len(names) > 1 {
-				return nil, 0, fmt.Errorf("%d controllers of %s run %s (%s): choose one with --controller", len(names), o.config, o.plugin, strings.Join(names, ", "))
-			}
-		}
+		// The entry named by --controller, else the one running --plugin.
+		// A module several entries load (plugins/workloads) is each of them
+		// with its own pluginConfig: which one is not ours to guess.
+		var picked []int
 		for i := range cfg.Controllers {
 			cc := &cfg.Controllers[i]
 			p, _ := filepath.Abs(cfg.PluginPath(cc))
-			sameRef := o.pluginRef != "" && cc.Plugin == o.pluginRef
-			if (o.controller != "" && cc.Name == o.controller) || (o.controller == "" && (p == abs || sameRef)) {
-				cc.Plugin, cc.Record = abs, config.Record{} // a dry run records nothing
-				cc.PublicKey, cc.PollInterval = "", 0       // the file is what was pulled
-				if o.timeoutSet {
-					cc.Timeout = o.timeout
-				}
-				return cfg, i, nil
+			runsPlugin := p == abs || o.pluginRef != "" && cc.Plugin == o.pluginRef
+			if o.controller != "" && cc.Name == o.controller || o.controller == "" && runsPlugin {
+				picked = append(picked, i)
 			}
+		}
+		if len(picked) > 1 && o.controller == "" {
+			var names []string
+			for _, i := range picked {
+				names = append(names, cfg.Controllers[i].Name)
+			}
+			return nil, 0, fmt.Errorf("%d controllers of %s run %s (%s): choose one with --controller", len(picked), o.config, o.plugin, strings.Join(names, ", "))
+		}
+		if len(picked) > 0 {
+			i := picked[0]
+			cc := &cfg.Controllers[i]
+			cc.Plugin, cc.Record = abs, config.Record{} // a dry run records nothing
+			cc.PublicKey, cc.PollInterval = "", 0       // the file is what was pulled
+			if o.timeoutSet {
+				cc.Timeout = o.timeout
+			}
+			return cfg, i, nil
 		}
 	}
 	cc := config.Controller{Name: o.controller, Plugin: abs, Timeout: o.timeout}

@@ -110,6 +110,7 @@ type moduleKey struct {
 // module is a compiled module and what Load learnt about it, shared by the
 // Plugins loaded from it (refs); closed with the last of them.
 type module struct {
+	key   moduleKey
 	ready chan struct{} // closed once compiled (or failed: err)
 	err   error
 	refs  int
@@ -205,14 +206,12 @@ type Plugin struct {
 	limits Limits
 	config map[string]string
 	r      *Runtime
-	key    moduleKey
 	*module
 
 	// slots holds one token per instance that may exist (MaxInstances).
 	slots chan struct{}
 
-	idleTimeout time.Duration
-	reaper      *time.Timer // armed while instances are idle
+	reaper *time.Timer // armed while instances are idle (Limits.IdleTimeout)
 
 	mu     sync.Mutex
 	idle   []*instance        // most recently used last
@@ -275,8 +274,8 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte, opts LoadOptions) (*Plu
 	if maxInstances <= 0 {
 		maxInstances = goruntime.GOMAXPROCS(0)
 	}
-	return &Plugin{name: opts.Name, limits: lim, config: opts.Config, r: r, key: key, module: m,
-		slots: make(chan struct{}, maxInstances), busy: map[*instance]bool{}, idleTimeout: lim.IdleTimeout}, nil
+	return &Plugin{name: opts.Name, limits: lim, config: opts.Config, r: r, module: m,
+		slots: make(chan struct{}, maxInstances), busy: map[*instance]bool{}}, nil
 }
 
 // acquire returns the compiled module of key, compiling it on first use;
@@ -289,30 +288,30 @@ func (r *Runtime) acquire(ctx context.Context, key moduleKey, wasm []byte, name 
 		r.mu.Unlock()
 		<-m.ready
 		if m.err != nil {
-			r.release(key, m)
+			r.release(m)
 			return nil, fmt.Errorf("plugin %s: %w", name, m.err)
 		}
 		return m, nil
 	}
-	m = &module{ready: make(chan struct{}), refs: 1}
+	m = &module{key: key, ready: make(chan struct{}), refs: 1}
 	r.modules[key] = m
 	r.mu.Unlock()
-	m.err = r.compile(ctx, m, key, wasm)
+	m.err = r.compile(ctx, m, wasm)
 	close(m.ready)
 	if m.err != nil {
-		r.release(key, m)
+		r.release(m)
 		return nil, fmt.Errorf("plugin %s: %w", name, m.err)
 	}
 	return m, nil
 }
 
 // release drops a reference to m, closing it with the last one.
-func (r *Runtime) release(key moduleKey, m *module) error {
+func (r *Runtime) release(m *module) error {
 	r.mu.Lock()
 	m.refs--
 	last := m.refs == 0
-	if last && r.modules[key] == m {
-		delete(r.modules, key)
+	if last && r.modules[m.key] == m {
+		delete(r.modules, m.key)
 	}
 	r.mu.Unlock()
 	if last && m.rt != nil {
@@ -323,7 +322,8 @@ func (r *Runtime) release(key moduleKey, m *module) error {
 
 // compile fills m: rewrites wasm for interruption, compiles it in a new
 // wazero runtime with the host's modules, and checks imports and exports.
-func (r *Runtime) compile(ctx context.Context, m *module, key moduleKey, wasm []byte) error {
+func (r *Runtime) compile(ctx context.Context, m *module, wasm []byte) error {
+	key := m.key
 	// A timeout must stop a guest spinning in a loop. The checks inserted at
 	// loop heads (host/runtime/internal/interrupt) cost a counter update per
 	// iteration and a host call every interrupt.Fuel iterations; wazero's
@@ -468,7 +468,7 @@ func (p *Plugin) Close(ctx context.Context) error {
 	for _, inst := range insts {
 		_ = inst.mod.Close(ctx)
 	}
-	return p.r.release(p.key, p.module)
+	return p.r.release(p.module)
 }
 
 // Call runs export with input and returns its output. The call has the
@@ -616,8 +616,8 @@ func (p *Plugin) put(inst *instance) {
 	} else {
 		inst.idleSince = time.Now()
 		p.idle = append(p.idle, inst)
-		if p.idleTimeout > 0 && p.reaper == nil {
-			p.reaper = time.AfterFunc(p.idleTimeout, p.reap)
+		if p.limits.IdleTimeout > 0 && p.reaper == nil {
+			p.reaper = time.AfterFunc(p.limits.IdleTimeout, p.reap)
 		}
 	}
 	p.mu.Unlock()
@@ -637,7 +637,7 @@ func (p *Plugin) reap() {
 	var stale []*instance
 	keep := p.idle[:0]
 	for _, inst := range p.idle {
-		if now.Sub(inst.idleSince) >= p.idleTimeout {
+		if now.Sub(inst.idleSince) >= p.limits.IdleTimeout {
 			stale = append(stale, inst)
 		} else {
 			keep = append(keep, inst)
@@ -648,7 +648,7 @@ func (p *Plugin) reap() {
 	p.live -= len(stale)
 	if len(keep) > 0 {
 		// The oldest idle instance is first: wake when it is due.
-		p.reaper = time.AfterFunc(p.idleTimeout-now.Sub(keep[0].idleSince), p.reap)
+		p.reaper = time.AfterFunc(p.limits.IdleTimeout-now.Sub(keep[0].idleSince), p.reap)
 	}
 	p.mu.Unlock()
 	for _, inst := range stale {
