@@ -13,9 +13,10 @@ import (
 	metav1 "wasmctl.dev/wasmctl/plugins/internal/kube/meta/v1"
 )
 
-// The plugin decodes into k8s.io/api's Go types: the pod-template-hash is a
-// dump of those structs (internal/podhash), and template equality is
-// apimachinery's semantic equality over them. Decoding a whole pod template
+// The plugin decodes into k8s.io/api's Go types, as mirrored by
+// plugins/internal/kube: the pod-template-hash is a dump of those structs
+// (internal/podhash), and template equality is apimachinery's semantic
+// equality over them (internal/kube/equality). Decoding a whole pod template
 // costs about 0.5 ms in the guest (docs/controllers/deployment.md), so a
 // ReplicaSet's template spec stays raw JSON until something needs it: the
 // host serialises every template with the same encoder, so equal bytes are
