@@ -114,11 +114,7 @@ func rolloutWorld() world {
 // the host does; natively and under wazero.
 func BenchmarkReconcile(b *testing.B) {
 	native := func(in []byte) ([]byte, error) {
-		var req abi.ReconcileRequest
-		if err := json.Unmarshal(in, &req); err != nil {
-			return nil, err
-		}
-		resp, err := deployment.Reconcile(&req)
+		resp, err := deployment.Reconcile(in)
 		if err != nil {
 			return nil, err
 		}

@@ -2,13 +2,14 @@ package deployment
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 
+	"github.com/valyala/fastjson"
 	"k8s.io/apimachinery/pkg/types"
 	appsv1 "wasmctl.dev/wasmctl/plugins/internal/kube/apps/v1"
 	corev1 "wasmctl.dev/wasmctl/plugins/internal/kube/core/v1"
+	"wasmctl.dev/wasmctl/plugins/internal/kube/decode"
 	"wasmctl.dev/wasmctl/plugins/internal/kube/equality"
 	metav1 "wasmctl.dev/wasmctl/plugins/internal/kube/meta/v1"
 )
@@ -16,84 +17,75 @@ import (
 // The plugin decodes into k8s.io/api's Go types, as mirrored by
 // plugins/internal/kube: the pod-template-hash is a dump of those structs
 // (internal/podhash), and template equality is apimachinery's semantic
-// equality over them (internal/kube/equality). Decoding a whole pod template
-// costs about 0.5 ms in the guest (docs/controllers/deployment.md), so a
-// ReplicaSet's template spec stays raw JSON until something needs it: the
-// host serialises every template with the same encoder, so equal bytes are
-// equal templates, and only templates whose bytes differ are compared typed.
+// equality over them (internal/kube/equality). The request is parsed once
+// with fastjson (plugins/internal/request) and the objects are decoded
+// from the parsed values by the mirror's generated DecodeJSON methods:
+// under wasip1 encoding/json cost ~7 of a steady call's ~10 ms
+// (docs/BENCHMARKS.md). A ReplicaSet's template spec still stays
+// undecoded until something needs it: the host serialises every template
+// with the same encoder, so equal bytes are equal templates, and only
+// templates whose bytes differ are compared typed.
 
-// rawTemplate is a pod template as the host sent it.
-type rawTemplate struct {
-	Metadata json.RawMessage `json:"metadata"`
-	Spec     json.RawMessage `json:"spec"`
-}
-
-// replicaSetJSON is a ReplicaSet with its template spec left undecoded.
-type replicaSetJSON struct {
-	metav1.TypeMeta `json:",inline"`
-	Metadata        metav1.ObjectMeta `json:"metadata"`
-	Spec            struct {
-		Replicas        *int32                `json:"replicas,omitempty"`
-		MinReadySeconds int32                 `json:"minReadySeconds,omitempty"`
-		Selector        *metav1.LabelSelector `json:"selector"`
-		Template        rawTemplate           `json:"template"`
-	} `json:"spec"`
-	Status appsv1.ReplicaSetStatus `json:"status"`
-}
-
-// deploymentJSON picks the raw template spec out of a Deployment.
-type deploymentJSON struct {
-	Spec struct {
-		Template rawTemplate `json:"template"`
-	} `json:"spec"`
-}
-
-// podJSON is what the plugin reads of a pod (the manifest's field
+// podInfo is what the plugin reads of a pod (the manifest's field
 // selection).
-type podJSON struct {
-	Metadata struct {
-		UID             types.UID               `json:"uid"`
-		OwnerReferences []metav1.OwnerReference `json:"ownerReferences"`
-	} `json:"metadata"`
-	Status struct {
-		Phase corev1.PodPhase `json:"phase"`
-	} `json:"status"`
+type podInfo struct {
+	UID   types.UID
+	Phase corev1.PodPhase
+}
+
+// specBytes is the JSON of v's spec.template.spec as the host wrote it:
+// taken before anything reads the value's strings, which fastjson then
+// writes back escaped its own way (decode.Raw).
+func specBytes(v *fastjson.Value) []byte {
+	if spec := v.Get("spec", "template", "spec"); spec != nil {
+		return spec.MarshalTo(nil)
+	}
+	return nil
 }
 
 // decodeDeployment decodes the primary and its template spec's bytes.
-func decodeDeployment(data []byte) (*appsv1.Deployment, []byte, error) {
-	var d appsv1.Deployment
-	if err := json.Unmarshal(data, &d); err != nil {
+func decodeDeployment(v *fastjson.Value) (*appsv1.Deployment, []byte, error) {
+	raw := specBytes(v)
+	d := new(appsv1.Deployment)
+	if err := d.DecodeJSON(v); err != nil {
 		return nil, nil, fmt.Errorf("decode deployment: %w", err)
 	}
-	var raw deploymentJSON
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, nil, fmt.Errorf("decode deployment: %w", err)
-	}
-	return &d, raw.Spec.Template.Spec, nil
+	return d, raw, nil
 }
 
 // decodeReplicaSet decodes a ReplicaSet whose Spec.Template.Spec is left
-// empty: its bytes are returned (see templates).
-func decodeReplicaSet(data []byte) (*appsv1.ReplicaSet, []byte, error) {
-	var r replicaSetJSON
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, nil, fmt.Errorf("decode replicaset: %w", err)
+// empty: its bytes and its parsed value are returned (see templates).
+func decodeReplicaSet(v *fastjson.Value) (*appsv1.ReplicaSet, []byte, *fastjson.Value, error) {
+	raw := specBytes(v)
+	var spec *fastjson.Value
+	if tmpl := v.Get("spec", "template"); tmpl != nil && tmpl.Type() == fastjson.TypeObject {
+		spec = tmpl.Get("spec")
+		tmpl.Del("spec") // decoded on demand only
 	}
-	rs := &appsv1.ReplicaSet{TypeMeta: r.TypeMeta, ObjectMeta: r.Metadata, Status: r.Status}
-	rs.Spec.Replicas = r.Spec.Replicas
-	rs.Spec.MinReadySeconds = r.Spec.MinReadySeconds
-	rs.Spec.Selector = r.Spec.Selector
-	if len(r.Spec.Template.Metadata) > 0 && string(r.Spec.Template.Metadata) != "null" {
-		if err := json.Unmarshal(r.Spec.Template.Metadata, &rs.Spec.Template.ObjectMeta); err != nil {
-			return nil, nil, fmt.Errorf("decode replicaset %s template metadata: %w", rs.Name, err)
-		}
+	rs := new(appsv1.ReplicaSet)
+	if err := rs.DecodeJSON(v); err != nil {
+		return nil, nil, nil, fmt.Errorf("decode replicaset: %w", err)
 	}
 	if rs.Spec.Replicas == nil {
 		one := int32(1) // the API server's default; only hand-built objects lack it
 		rs.Spec.Replicas = &one
 	}
-	return rs, r.Spec.Template.Spec, nil
+	return rs, raw, spec, nil
+}
+
+// decodePod reads a pod's UID, phase and controller reference.
+func decodePod(v *fastjson.Value) (podInfo, *metav1.OwnerReference, error) {
+	var m metav1.ObjectMeta
+	if err := m.DecodeJSON(v.Get("metadata")); err != nil {
+		return podInfo{}, nil, fmt.Errorf("decode pod: %w", err)
+	}
+	p := podInfo{UID: m.UID}
+	if ph := v.Get("status", "phase"); ph != nil {
+		if err := decode.String(ph, &p.Phase); err != nil {
+			return podInfo{}, nil, fmt.Errorf("decode pod %s: status.phase: %w", m.Name, err)
+		}
+	}
+	return p, metav1.GetControllerOfNoCopy(&m), nil
 }
 
 // templates holds the raw template specs of one call's ReplicaSets (by UID)
@@ -101,6 +93,7 @@ func decodeReplicaSet(data []byte) (*appsv1.ReplicaSet, []byte, error) {
 type templates struct {
 	deployment []byte // the Deployment's template spec
 	raw        map[types.UID][]byte
+	values     map[types.UID]*fastjson.Value // the parsed specs, valid during the call
 	decoded    map[types.UID]*corev1.PodSpec
 	// equal memoises equalIgnoreHash for this call's ReplicaSets (upstream
 	// looks for the new ReplicaSet twice per sync); dMeta and dSum are the
@@ -113,7 +106,7 @@ type templates struct {
 // spec returns rs's template spec, decoding it once. A ReplicaSet built in
 // this call (no raw bytes) has its spec in place.
 func (t *templates) spec(rs *appsv1.ReplicaSet) (*corev1.PodSpec, error) {
-	raw, ok := t.raw[rs.UID]
+	v, ok := t.values[rs.UID]
 	if !ok {
 		return &rs.Spec.Template.Spec, nil
 	}
@@ -121,7 +114,7 @@ func (t *templates) spec(rs *appsv1.ReplicaSet) (*corev1.PodSpec, error) {
 		return s, nil
 	}
 	s := new(corev1.PodSpec)
-	if err := json.Unmarshal(raw, s); err != nil {
+	if err := s.DecodeJSON(v); err != nil {
 		return nil, fmt.Errorf("decode replicaset %s template: %w", rs.Name, err)
 	}
 	t.decoded[rs.UID] = s

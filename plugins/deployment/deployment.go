@@ -6,7 +6,6 @@
 package deployment
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/valyala/fastjson"
 	"k8s.io/apimachinery/pkg/types"
 	appsv1 "wasmctl.dev/wasmctl/plugins/internal/kube/apps/v1"
 	corev1 "wasmctl.dev/wasmctl/plugins/internal/kube/core/v1"
@@ -22,6 +22,7 @@ import (
 	"wasmctl.dev/wasmctl/abi"
 	"wasmctl.dev/wasmctl/abi/sdk/controller"
 	"wasmctl.dev/wasmctl/plugins/internal/podhash"
+	"wasmctl.dev/wasmctl/plugins/internal/request"
 )
 
 // Event reasons, as upstream's.
@@ -73,8 +74,19 @@ func Manifest() *abi.Manifest {
 	}
 }
 
-// Reconcile is one sync of the Deployment in req.
-func Reconcile(req *abi.ReconcileRequest) (*abi.ReconcileResponse, error) {
+// parsers are reused between calls: a parser keeps its memory for the
+// next request.
+var parsers fastjson.ParserPool
+
+// Reconcile is one sync of the Deployment in the request (the "reconcile"
+// export's input).
+func Reconcile(input []byte) (*abi.ReconcileResponse, error) {
+	p := parsers.Get()
+	defer parsers.Put(p)
+	req, err := request.Parse(p, input)
+	if err != nil {
+		return nil, err
+	}
 	s, err := newSync(req)
 	if err != nil {
 		return nil, err
@@ -89,14 +101,14 @@ func Reconcile(req *abi.ReconcileRequest) (*abi.ReconcileResponse, error) {
 // edits, as upstream's deep copy; orig is the cached object the writes are
 // compared with.
 type sync struct {
-	req  *abi.ReconcileRequest
+	req  *request.Request
 	now  time.Time
 	orig *appsv1.Deployment
 	d    *appsv1.Deployment
 	t    *templates
 
 	rsList []*appsv1.ReplicaSet // claimed, the working copies
-	pods   map[types.UID][]podJSON
+	pods   map[types.UID][]podInfo
 
 	created *appsv1.ReplicaSet // the new ReplicaSet this call creates
 
@@ -121,17 +133,14 @@ type rsWrite struct {
 	minReady    *int32
 }
 
-func newSync(req *abi.ReconcileRequest) (*sync, error) {
-	now, err := req.NowTime()
-	if err != nil {
-		return nil, err
-	}
+func newSync(req *request.Request) (*sync, error) {
 	orig, tspec, err := decodeDeployment(req.Object)
 	if err != nil {
 		return nil, err
 	}
-	s := &sync{req: req, now: now, orig: orig, d: orig.DeepCopy(), resp: abi.NewResponse(),
-		t: &templates{deployment: tspec, raw: map[types.UID][]byte{}, decoded: map[types.UID]*corev1.PodSpec{}, equal: map[types.UID]bool{}}}
+	s := &sync{req: req, now: req.Now, orig: orig, d: orig.DeepCopy(), resp: abi.NewResponse(),
+		t: &templates{deployment: tspec, raw: map[types.UID][]byte{}, values: map[types.UID]*fastjson.Value{},
+			decoded: map[types.UID]*corev1.PodSpec{}, equal: map[types.UID]bool{}}}
 	return s, nil
 }
 
@@ -224,8 +233,8 @@ func (s *sync) claim() error {
 	sel, _ := metav1.LabelSelectorAsSelector(d.Spec.Selector) // checked
 	owner := abi.ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Name: d.Name, Namespace: d.Namespace, UID: string(d.UID)}
 	deleting := d.DeletionTimestamp != nil
-	add := func(data json.RawMessage, orphan bool) error {
-		rs, raw, err := decodeReplicaSet(data)
+	add := func(data *fastjson.Value, orphan bool) error {
+		rs, raw, spec, err := decodeReplicaSet(data)
 		if err != nil {
 			return err
 		}
@@ -248,6 +257,7 @@ func (s *sync) claim() error {
 			}
 		}
 		s.t.raw[rs.UID] = raw
+		s.t.values[rs.UID] = spec
 		s.rsList = append(s.rsList, rs)
 		return nil
 	}
@@ -271,13 +281,12 @@ func (s *sync) decodePods() error {
 	if len(raw) == 0 {
 		return nil
 	}
-	s.pods = map[types.UID][]podJSON{}
+	s.pods = map[types.UID][]podInfo{}
 	for _, data := range raw {
-		var p podJSON
-		if err := json.Unmarshal(data, &p); err != nil {
-			return fmt.Errorf("decode pod: %w", err)
+		p, ref, err := decodePod(data)
+		if err != nil {
+			return err
 		}
-		ref := metav1.GetControllerOfNoCopy(&metav1.ObjectMeta{OwnerReferences: p.Metadata.OwnerReferences})
 		if ref == nil || ref.Kind != "ReplicaSet" {
 			continue
 		}

@@ -224,14 +224,8 @@ func (r result) cond(typ appsv1.DeploymentConditionType) *appsv1.DeploymentCondi
 // reconcilers runs every case natively and through the built .wasm.
 func reconcilers(t *testing.T) map[string]func([]byte) (*abi.ReconcileResponse, error) {
 	return map[string]func([]byte) (*abi.ReconcileResponse, error){
-		"native": func(b []byte) (*abi.ReconcileResponse, error) {
-			var req abi.ReconcileRequest
-			if err := json.Unmarshal(b, &req); err != nil {
-				return nil, err
-			}
-			return deployment.Reconcile(&req)
-		},
-		"wasm": plugintest.Shared(t, "./cmd").Reconcile,
+		"native": deployment.Reconcile,
+		"wasm":   plugintest.Shared(t, "./cmd").Reconcile,
 	}
 }
 

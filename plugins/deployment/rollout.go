@@ -177,7 +177,7 @@ func (s *sync) oldPodsRunning(newRS *appsv1.ReplicaSet, oldRSs []*appsv1.Replica
 			continue
 		}
 		for _, p := range pods {
-			if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+			if p.Phase != corev1.PodSucceeded && p.Phase != corev1.PodFailed {
 				return true
 			}
 		}

@@ -31,7 +31,7 @@ const ConfigKey = "controller"
 // name.
 var Controllers = map[string]func(){
 	"replicaset":  func() { guest.RegisterRaw(replicaset.Manifest(), replicaset.Reconcile) },
-	"deployment":  func() { guest.Register(deployment.Manifest(), deployment.Reconcile) },
+	"deployment":  func() { guest.RegisterRaw(deployment.Manifest(), deployment.Reconcile) },
 	"statefulset": func() { guest.RegisterRaw(statefulset.Manifest(), statefulset.Reconcile) },
 	"daemonset":   func() { guest.RegisterRaw(daemonset.Manifest(), daemonset.Reconcile) },
 	"job":         func() { guest.RegisterRaw(job.Manifest(), job.Reconcile) },

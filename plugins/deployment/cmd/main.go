@@ -10,6 +10,6 @@ import (
 	"wasmctl.dev/wasmctl/plugins/deployment"
 )
 
-func init() { guest.Register(deployment.Manifest(), deployment.Reconcile) }
+func init() { guest.RegisterRaw(deployment.Manifest(), deployment.Reconcile) }
 
 func main() {}

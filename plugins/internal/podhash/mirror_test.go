@@ -10,15 +10,12 @@ import (
 	"time"
 
 	realcorev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	realmetav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/utils/dump"
-	"sigs.k8s.io/randfill"
 
 	corev1 "wasmctl.dev/wasmctl/plugins/internal/kube/core/v1"
 	"wasmctl.dev/wasmctl/plugins/internal/kube/equality"
+	"wasmctl.dev/wasmctl/plugins/internal/kube/kubetest"
 )
 
 // upstreamHash is kube-controller-manager's ComputeHash over the real
@@ -34,8 +31,6 @@ func upstreamHash(template *realcorev1.PodTemplateSpec, collisionCount *int32) s
 	return utilrand.SafeEncodeString(strconv.FormatUint(uint64(h.Sum32()), 10))
 }
 
-var quantities = []string{"0", "1", "100m", "1500m", "1.5", "2Gi", "512Mi", "1e3", "10k", "0.1", "123456789012345678901234567890", "5e-3", "1Ei"}
-
 // TestMirrorMatchesUpstream fills random pod templates of the real type
 // (every field reachable, quantities and int-or-strings of each form,
 // times, managed fields), sends them through JSON as the API server and the
@@ -47,28 +42,7 @@ func TestMirrorMatchesUpstream(t *testing.T) {
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewSource(seed))
-	f := randfill.New().RandSource(r).NilChance(0.4).NumElements(0, 2).MaxDepth(12).Funcs(
-		func(q *resource.Quantity, c randfill.Continue) {
-			*q = resource.MustParse(quantities[c.Intn(len(quantities))])
-		},
-		func(v *intstr.IntOrString, c randfill.Continue) {
-			if c.Intn(2) == 0 {
-				*v = intstr.FromInt32(c.Int31())
-			} else {
-				*v = intstr.FromString(strconv.Itoa(c.Intn(100)) + "%")
-			}
-		},
-		func(tm *realmetav1.Time, c randfill.Continue) {
-			if c.Intn(3) == 0 {
-				*tm = realmetav1.Time{}
-				return
-			}
-			*tm = realmetav1.Unix(c.Int63n(4e9), 0)
-		},
-		func(fv *realmetav1.FieldsV1, c randfill.Continue) {
-			fv.Raw = []byte(`{"f:metadata":{}}`)
-		},
-	)
+	f := kubetest.Filler(r)
 	n := 300
 	if testing.Short() {
 		n = 50

@@ -383,6 +383,9 @@ func (g *generator) file(t *target) ([]byte, error) {
 		}
 		body.WriteString("}\n\n")
 		fmt.Fprintf(&body, "// DeepCopy returns a deep copy of in (nil for nil).\nfunc (in *%s) DeepCopy() *%s {\nif in == nil {\nreturn nil\n}\nout := new(%s)\nin.DeepCopyInto(out)\nreturn out\n}\n\n", typ.Name(), typ.Name(), typ.Name())
+		if err := f.decodeMethod(&body, typ); err != nil {
+			return nil, err
+		}
 	}
 	consts, err := constants(t.src, names)
 	if err != nil {
@@ -409,6 +412,161 @@ func (g *generator) file(t *target) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w\n%s", t.dir, err, src.Bytes())
 	}
 	return out, nil
+}
+
+const (
+	fastjsonPath = "github.com/valyala/fastjson"
+	decodePath   = module + "/plugins/internal/kube/decode"
+)
+
+func isIntOrString(t reflect.Type) bool {
+	return t.PkgPath() == "k8s.io/apimachinery/pkg/util/intstr" && t.Name() == "IntOrString"
+}
+
+// jsonField is one key of a struct's JSON object: the Go selector that
+// reaches it (through embedded structs) and its type.
+type jsonField struct {
+	name, sel string
+	typ       reflect.Type
+	depth     int
+}
+
+// jsonFields lists t's JSON keys with encoding/json's rules: the tag's name
+// or the field's, "-" skipped, the fields of untagged embedded structs
+// promoted, and of two keys with the same name the shallower one kept.
+func jsonFields(t reflect.Type, sel string, depth int) ([]jsonField, error) {
+	var out []jsonField
+	for i := range t.NumField() {
+		fd := t.Field(i)
+		tag := fd.Tag.Get("json")
+		name, opts, _ := strings.Cut(tag, ",")
+		if tag == "-" {
+			continue
+		}
+		if strings.Contains(","+opts+",", ",string,") {
+			return nil, fmt.Errorf("%s.%s: the ,string option is not handled", t, fd.Name)
+		}
+		if fd.Anonymous && name == "" {
+			if fd.Type.Kind() != reflect.Struct {
+				return nil, fmt.Errorf("%s.%s: embedded %s is not handled", t, fd.Name, fd.Type.Kind())
+			}
+			inner, err := jsonFields(fd.Type, sel+fd.Name+".", depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, inner...)
+			continue
+		}
+		if name == "" {
+			name = fd.Name
+		}
+		out = append(out, jsonField{name: name, sel: sel + fd.Name, typ: fd.Type, depth: depth})
+	}
+	if depth > 0 {
+		return out, nil
+	}
+	// Dominance: the shallowest key of a name wins; two at the same depth
+	// would cancel each other in encoding/json: refuse to guess.
+	best := map[string]jsonField{}
+	for _, f := range out {
+		if b, ok := best[f.name]; ok {
+			if b.depth == f.depth {
+				return nil, fmt.Errorf("%s: two fields named %q at the same depth", t, f.name)
+			}
+			if b.depth < f.depth {
+				continue
+			}
+		}
+		best[f.name] = f
+	}
+	var kept []jsonField
+	for _, f := range out {
+		if best[f.name] == f {
+			kept = append(kept, f)
+		}
+	}
+	return kept, nil
+}
+
+// decodeMethod writes typ's DecodeJSON: one pass over the object's keys,
+// each field decoded in place by decodeStmts.
+func (f *file) decodeMethod(b *strings.Builder, typ reflect.Type) error {
+	fields, err := jsonFields(typ, "x.", 0)
+	if err != nil {
+		return err
+	}
+	f.imports[fastjsonPath] = "fastjson"
+	f.imports[decodePath] = "decode"
+	fmt.Fprintf(b, "// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal\n// would (plugins/internal/kube/decode states the rules).\n")
+	fmt.Fprintf(b, "func (x *%s) DecodeJSON(v *fastjson.Value) error {\no, err := decode.Object(v)\nif o == nil {\nreturn err\n}\n", typ.Name())
+	b.WriteString("o.Visit(func(k []byte, v *fastjson.Value) {\nif err != nil {\nreturn\n}\nswitch string(k) {\n")
+	for _, fd := range fields {
+		fmt.Fprintf(b, "case %q:\n", fd.name)
+		if err := f.decodeStmts(b, fd.typ, fd.sel, "v", 0); err != nil {
+			return fmt.Errorf("%s.%s: %w", typ, fd.sel, err)
+		}
+	}
+	b.WriteString("}\nif err != nil {\nerr = decode.At(k, err)\n}\n})\nreturn err\n}\n\n")
+	return nil
+}
+
+// decodeStmts writes statements that decode the fastjson value v into dst
+// (addressable), setting err.
+func (f *file) decodeStmts(b *strings.Builder, t reflect.Type, dst, v string, depth int) error {
+	switch {
+	case isQuantity(t):
+		fmt.Fprintf(b, "err = decode.Quantity(%s, &%s)\n", v, dst)
+		return nil
+	case isIntOrString(t):
+		fmt.Fprintf(b, "err = decode.IntOrString(%s, &%s)\n", v, dst)
+		return nil
+	case t.Kind() == reflect.Struct && t.Name() != "" && targetOf(t.PkgPath()) != nil:
+		fmt.Fprintf(b, "err = %s.DecodeJSON(%s)\n", dst, v)
+		return nil
+	}
+	n := strconv.Itoa(depth)
+	switch t.Kind() {
+	case reflect.String:
+		fmt.Fprintf(b, "err = decode.String(%s, &%s)\n", v, dst)
+	case reflect.Bool:
+		fmt.Fprintf(b, "err = decode.Bool(%s, &%s)\n", v, dst)
+	case reflect.Int32:
+		fmt.Fprintf(b, "err = decode.Int32(%s, &%s)\n", v, dst)
+	case reflect.Int64:
+		fmt.Fprintf(b, "err = decode.Int64(%s, &%s)\n", v, dst)
+	case reflect.Pointer:
+		p := "p" + n
+		fmt.Fprintf(b, "if %s.Type() == fastjson.TypeNull {\n%s = nil\n} else {\n%s := new(%s)\n", v, dst, p, f.typeExpr(t.Elem()))
+		if err := f.decodeStmts(b, t.Elem(), "(*"+p+")", v, depth+1); err != nil {
+			return err
+		}
+		fmt.Fprintf(b, "%s = %s\n}\n", dst, p)
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return fmt.Errorf("[]byte (base64) is not handled")
+		}
+		a, i, s, ev := "a"+n, "i"+n, "s"+n, "v"+n
+		fmt.Fprintf(b, "if %s, ok, e := decode.Array(%s); e != nil {\nerr = e\n} else if !ok {\n%s = nil\n} else {\n%s := make(%s, len(%s))\nfor %s, %s := range %s {\n",
+			a, v, dst, s, f.typeExpr(t), a, i, ev, a)
+		if err := f.decodeStmts(b, t.Elem(), s+"["+i+"]", ev, depth+1); err != nil {
+			return err
+		}
+		fmt.Fprintf(b, "if err != nil {\nerr = decode.Index(%s, err)\nbreak\n}\n}\n%s = %s\n}\n", i, dst, s)
+	case reflect.Map:
+		if t.Key().Kind() != reflect.String {
+			return fmt.Errorf("map key %s is not handled", t.Key())
+		}
+		o, k, m, ev, e := "o"+n, "k"+n, "m"+n, "v"+n, "e"+n
+		fmt.Fprintf(b, "if %s, e := decode.Object(%s); e != nil {\nerr = e\n} else if %s == nil {\n%s = nil\n} else {\n%s := make(%s, %s.Len())\n%s.Visit(func(%s []byte, %s *fastjson.Value) {\nif err != nil {\nreturn\n}\nvar %s %s\n",
+			o, v, o, dst, m, f.typeExpr(t), o, o, k, ev, e, f.typeExpr(t.Elem()))
+		if err := f.decodeStmts(b, t.Elem(), e, ev, depth+1); err != nil {
+			return err
+		}
+		fmt.Fprintf(b, "if err != nil {\nerr = decode.At(%s, err)\nreturn\n}\n%s[%s(%s)] = %s\n})\n%s = %s\n}\n", k, m, f.typeExpr(t.Key()), k, e, dst, m)
+	default:
+		return fmt.Errorf("%s (%s) is not handled", t, t.Kind())
+	}
+	return nil
 }
 
 func moduleVersion(pkg string) string {

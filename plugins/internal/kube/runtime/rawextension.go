@@ -5,6 +5,10 @@ package runtime
 import (
 	"bytes"
 	"errors"
+
+	"github.com/valyala/fastjson"
+
+	"wasmctl.dev/wasmctl/plugins/internal/kube/decode"
 )
 
 // RawExtension is an embedded object kept as its JSON (a
@@ -39,4 +43,12 @@ func (re RawExtension) MarshalJSON() ([]byte, error) {
 		return []byte("null"), nil
 	}
 	return re.Raw, nil
+}
+
+// DecodeJSON keeps v's JSON (null: none); see decode.Raw.
+func (re *RawExtension) DecodeJSON(v *fastjson.Value) error {
+	if raw := decode.Raw(v); raw != nil {
+		re.Raw = raw
+	}
+	return nil
 }

@@ -4,8 +4,10 @@
 package v1
 
 import (
+	fastjson "github.com/valyala/fastjson"
 	intstr "wasmctl.dev/wasmctl/abi/sdk/intstr"
 	corev1 "wasmctl.dev/wasmctl/plugins/internal/kube/core/v1"
+	decode "wasmctl.dev/wasmctl/plugins/internal/kube/decode"
 	metav1 "wasmctl.dev/wasmctl/plugins/internal/kube/meta/v1"
 	runtime "wasmctl.dev/wasmctl/plugins/internal/kube/runtime"
 )
@@ -76,6 +78,36 @@ func (in *ControllerRevision) DeepCopy() *ControllerRevision {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ControllerRevision) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "kind":
+			err = decode.String(v, &x.TypeMeta.Kind)
+		case "apiVersion":
+			err = decode.String(v, &x.TypeMeta.APIVersion)
+		case "metadata":
+			err = x.ObjectMeta.DecodeJSON(v)
+		case "data":
+			err = x.Data.DecodeJSON(v)
+		case "revision":
+			err = decode.Int64(v, &x.Revision)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // DaemonSet mirrors k8s.io/api/apps/v1.DaemonSet.
 type DaemonSet struct {
 	metav1.TypeMeta   `json:""`
@@ -102,6 +134,36 @@ func (in *DaemonSet) DeepCopy() *DaemonSet {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *DaemonSet) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "kind":
+			err = decode.String(v, &x.TypeMeta.Kind)
+		case "apiVersion":
+			err = decode.String(v, &x.TypeMeta.APIVersion)
+		case "metadata":
+			err = x.ObjectMeta.DecodeJSON(v)
+		case "spec":
+			err = x.Spec.DecodeJSON(v)
+		case "status":
+			err = x.Status.DecodeJSON(v)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // DaemonSetCondition mirrors k8s.io/api/apps/v1.DaemonSetCondition.
 type DaemonSetCondition struct {
 	Type               DaemonSetConditionType `json:"type"`
@@ -124,6 +186,36 @@ func (in *DaemonSetCondition) DeepCopy() *DaemonSetCondition {
 	out := new(DaemonSetCondition)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *DaemonSetCondition) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "type":
+			err = decode.String(v, &x.Type)
+		case "status":
+			err = decode.String(v, &x.Status)
+		case "lastTransitionTime":
+			err = x.LastTransitionTime.DecodeJSON(v)
+		case "reason":
+			err = decode.String(v, &x.Reason)
+		case "message":
+			err = decode.String(v, &x.Message)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // DaemonSetConditionType mirrors k8s.io/api/apps/v1.DaemonSetConditionType.
@@ -166,6 +258,48 @@ func (in *DaemonSetSpec) DeepCopy() *DaemonSetSpec {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *DaemonSetSpec) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "selector":
+			if v.Type() == fastjson.TypeNull {
+				x.Selector = nil
+			} else {
+				p0 := new(metav1.LabelSelector)
+				err = (*p0).DecodeJSON(v)
+				x.Selector = p0
+			}
+		case "template":
+			err = x.Template.DecodeJSON(v)
+		case "updateStrategy":
+			err = x.UpdateStrategy.DecodeJSON(v)
+		case "minReadySeconds":
+			err = decode.Int32(v, &x.MinReadySeconds)
+		case "revisionHistoryLimit":
+			if v.Type() == fastjson.TypeNull {
+				x.RevisionHistoryLimit = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.RevisionHistoryLimit = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // DaemonSetStatus mirrors k8s.io/api/apps/v1.DaemonSetStatus.
 type DaemonSetStatus struct {
 	CurrentNumberScheduled int32                `json:"currentNumberScheduled"`
@@ -205,6 +339,66 @@ func (in *DaemonSetStatus) DeepCopy() *DaemonSetStatus {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *DaemonSetStatus) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "currentNumberScheduled":
+			err = decode.Int32(v, &x.CurrentNumberScheduled)
+		case "numberMisscheduled":
+			err = decode.Int32(v, &x.NumberMisscheduled)
+		case "desiredNumberScheduled":
+			err = decode.Int32(v, &x.DesiredNumberScheduled)
+		case "numberReady":
+			err = decode.Int32(v, &x.NumberReady)
+		case "observedGeneration":
+			err = decode.Int64(v, &x.ObservedGeneration)
+		case "updatedNumberScheduled":
+			err = decode.Int32(v, &x.UpdatedNumberScheduled)
+		case "numberAvailable":
+			err = decode.Int32(v, &x.NumberAvailable)
+		case "numberUnavailable":
+			err = decode.Int32(v, &x.NumberUnavailable)
+		case "collisionCount":
+			if v.Type() == fastjson.TypeNull {
+				x.CollisionCount = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.CollisionCount = p0
+			}
+		case "conditions":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Conditions = nil
+			} else {
+				s0 := make([]DaemonSetCondition, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Conditions = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // DaemonSetUpdateStrategy mirrors k8s.io/api/apps/v1.DaemonSetUpdateStrategy.
 type DaemonSetUpdateStrategy struct {
 	Type          DaemonSetUpdateStrategyType `json:"type,omitempty"`
@@ -230,6 +424,36 @@ func (in *DaemonSetUpdateStrategy) DeepCopy() *DaemonSetUpdateStrategy {
 	out := new(DaemonSetUpdateStrategy)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *DaemonSetUpdateStrategy) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "type":
+			err = decode.String(v, &x.Type)
+		case "rollingUpdate":
+			if v.Type() == fastjson.TypeNull {
+				x.RollingUpdate = nil
+			} else {
+				p0 := new(RollingUpdateDaemonSet)
+				err = (*p0).DecodeJSON(v)
+				x.RollingUpdate = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // DaemonSetUpdateStrategyType mirrors k8s.io/api/apps/v1.DaemonSetUpdateStrategyType.
@@ -261,6 +485,36 @@ func (in *Deployment) DeepCopy() *Deployment {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *Deployment) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "kind":
+			err = decode.String(v, &x.TypeMeta.Kind)
+		case "apiVersion":
+			err = decode.String(v, &x.TypeMeta.APIVersion)
+		case "metadata":
+			err = x.ObjectMeta.DecodeJSON(v)
+		case "spec":
+			err = x.Spec.DecodeJSON(v)
+		case "status":
+			err = x.Status.DecodeJSON(v)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // DeploymentCondition mirrors k8s.io/api/apps/v1.DeploymentCondition.
 type DeploymentCondition struct {
 	Type               DeploymentConditionType `json:"type"`
@@ -284,6 +538,38 @@ func (in *DeploymentCondition) DeepCopy() *DeploymentCondition {
 	out := new(DeploymentCondition)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *DeploymentCondition) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "type":
+			err = decode.String(v, &x.Type)
+		case "status":
+			err = decode.String(v, &x.Status)
+		case "lastUpdateTime":
+			err = x.LastUpdateTime.DecodeJSON(v)
+		case "lastTransitionTime":
+			err = x.LastTransitionTime.DecodeJSON(v)
+		case "reason":
+			err = decode.String(v, &x.Reason)
+		case "message":
+			err = decode.String(v, &x.Message)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // DeploymentConditionType mirrors k8s.io/api/apps/v1.DeploymentConditionType.
@@ -339,6 +625,66 @@ func (in *DeploymentSpec) DeepCopy() *DeploymentSpec {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *DeploymentSpec) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "replicas":
+			if v.Type() == fastjson.TypeNull {
+				x.Replicas = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.Replicas = p0
+			}
+		case "selector":
+			if v.Type() == fastjson.TypeNull {
+				x.Selector = nil
+			} else {
+				p0 := new(metav1.LabelSelector)
+				err = (*p0).DecodeJSON(v)
+				x.Selector = p0
+			}
+		case "template":
+			err = x.Template.DecodeJSON(v)
+		case "strategy":
+			err = x.Strategy.DecodeJSON(v)
+		case "minReadySeconds":
+			err = decode.Int32(v, &x.MinReadySeconds)
+		case "revisionHistoryLimit":
+			if v.Type() == fastjson.TypeNull {
+				x.RevisionHistoryLimit = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.RevisionHistoryLimit = p0
+			}
+		case "paused":
+			err = decode.Bool(v, &x.Paused)
+		case "progressDeadlineSeconds":
+			if v.Type() == fastjson.TypeNull {
+				x.ProgressDeadlineSeconds = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.ProgressDeadlineSeconds = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // DeploymentStatus mirrors k8s.io/api/apps/v1.DeploymentStatus.
 type DeploymentStatus struct {
 	ObservedGeneration  int64                 `json:"observedGeneration,omitempty"`
@@ -382,6 +728,70 @@ func (in *DeploymentStatus) DeepCopy() *DeploymentStatus {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *DeploymentStatus) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "observedGeneration":
+			err = decode.Int64(v, &x.ObservedGeneration)
+		case "replicas":
+			err = decode.Int32(v, &x.Replicas)
+		case "updatedReplicas":
+			err = decode.Int32(v, &x.UpdatedReplicas)
+		case "readyReplicas":
+			err = decode.Int32(v, &x.ReadyReplicas)
+		case "availableReplicas":
+			err = decode.Int32(v, &x.AvailableReplicas)
+		case "unavailableReplicas":
+			err = decode.Int32(v, &x.UnavailableReplicas)
+		case "terminatingReplicas":
+			if v.Type() == fastjson.TypeNull {
+				x.TerminatingReplicas = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.TerminatingReplicas = p0
+			}
+		case "conditions":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Conditions = nil
+			} else {
+				s0 := make([]DeploymentCondition, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Conditions = s0
+			}
+		case "collisionCount":
+			if v.Type() == fastjson.TypeNull {
+				x.CollisionCount = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.CollisionCount = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // DeploymentStrategy mirrors k8s.io/api/apps/v1.DeploymentStrategy.
 type DeploymentStrategy struct {
 	Type          DeploymentStrategyType   `json:"type,omitempty"`
@@ -407,6 +817,36 @@ func (in *DeploymentStrategy) DeepCopy() *DeploymentStrategy {
 	out := new(DeploymentStrategy)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *DeploymentStrategy) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "type":
+			err = decode.String(v, &x.Type)
+		case "rollingUpdate":
+			if v.Type() == fastjson.TypeNull {
+				x.RollingUpdate = nil
+			} else {
+				p0 := new(RollingUpdateDeployment)
+				err = (*p0).DecodeJSON(v)
+				x.RollingUpdate = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // DeploymentStrategyType mirrors k8s.io/api/apps/v1.DeploymentStrategyType.
@@ -438,6 +878,36 @@ func (in *ReplicaSet) DeepCopy() *ReplicaSet {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ReplicaSet) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "kind":
+			err = decode.String(v, &x.TypeMeta.Kind)
+		case "apiVersion":
+			err = decode.String(v, &x.TypeMeta.APIVersion)
+		case "metadata":
+			err = x.ObjectMeta.DecodeJSON(v)
+		case "spec":
+			err = x.Spec.DecodeJSON(v)
+		case "status":
+			err = x.Status.DecodeJSON(v)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ReplicaSetCondition mirrors k8s.io/api/apps/v1.ReplicaSetCondition.
 type ReplicaSetCondition struct {
 	Type               ReplicaSetConditionType `json:"type"`
@@ -460,6 +930,36 @@ func (in *ReplicaSetCondition) DeepCopy() *ReplicaSetCondition {
 	out := new(ReplicaSetCondition)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ReplicaSetCondition) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "type":
+			err = decode.String(v, &x.Type)
+		case "status":
+			err = decode.String(v, &x.Status)
+		case "lastTransitionTime":
+			err = x.LastTransitionTime.DecodeJSON(v)
+		case "reason":
+			err = decode.String(v, &x.Reason)
+		case "message":
+			err = decode.String(v, &x.Message)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // ReplicaSetConditionType mirrors k8s.io/api/apps/v1.ReplicaSetConditionType.
@@ -500,6 +1000,46 @@ func (in *ReplicaSetSpec) DeepCopy() *ReplicaSetSpec {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ReplicaSetSpec) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "replicas":
+			if v.Type() == fastjson.TypeNull {
+				x.Replicas = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.Replicas = p0
+			}
+		case "minReadySeconds":
+			err = decode.Int32(v, &x.MinReadySeconds)
+		case "selector":
+			if v.Type() == fastjson.TypeNull {
+				x.Selector = nil
+			} else {
+				p0 := new(metav1.LabelSelector)
+				err = (*p0).DecodeJSON(v)
+				x.Selector = p0
+			}
+		case "template":
+			err = x.Template.DecodeJSON(v)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ReplicaSetStatus mirrors k8s.io/api/apps/v1.ReplicaSetStatus.
 type ReplicaSetStatus struct {
 	Replicas             int32                 `json:"replicas"`
@@ -536,6 +1076,60 @@ func (in *ReplicaSetStatus) DeepCopy() *ReplicaSetStatus {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ReplicaSetStatus) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "replicas":
+			err = decode.Int32(v, &x.Replicas)
+		case "fullyLabeledReplicas":
+			err = decode.Int32(v, &x.FullyLabeledReplicas)
+		case "readyReplicas":
+			err = decode.Int32(v, &x.ReadyReplicas)
+		case "availableReplicas":
+			err = decode.Int32(v, &x.AvailableReplicas)
+		case "terminatingReplicas":
+			if v.Type() == fastjson.TypeNull {
+				x.TerminatingReplicas = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.TerminatingReplicas = p0
+			}
+		case "observedGeneration":
+			err = decode.Int64(v, &x.ObservedGeneration)
+		case "conditions":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Conditions = nil
+			} else {
+				s0 := make([]ReplicaSetCondition, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Conditions = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // RollingUpdateDaemonSet mirrors k8s.io/api/apps/v1.RollingUpdateDaemonSet.
 type RollingUpdateDaemonSet struct {
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
@@ -567,6 +1161,42 @@ func (in *RollingUpdateDaemonSet) DeepCopy() *RollingUpdateDaemonSet {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *RollingUpdateDaemonSet) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "maxUnavailable":
+			if v.Type() == fastjson.TypeNull {
+				x.MaxUnavailable = nil
+			} else {
+				p0 := new(intstr.IntOrString)
+				err = decode.IntOrString(v, &(*p0))
+				x.MaxUnavailable = p0
+			}
+		case "maxSurge":
+			if v.Type() == fastjson.TypeNull {
+				x.MaxSurge = nil
+			} else {
+				p0 := new(intstr.IntOrString)
+				err = decode.IntOrString(v, &(*p0))
+				x.MaxSurge = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // RollingUpdateDeployment mirrors k8s.io/api/apps/v1.RollingUpdateDeployment.
 type RollingUpdateDeployment struct {
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
@@ -596,4 +1226,40 @@ func (in *RollingUpdateDeployment) DeepCopy() *RollingUpdateDeployment {
 	out := new(RollingUpdateDeployment)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *RollingUpdateDeployment) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "maxUnavailable":
+			if v.Type() == fastjson.TypeNull {
+				x.MaxUnavailable = nil
+			} else {
+				p0 := new(intstr.IntOrString)
+				err = decode.IntOrString(v, &(*p0))
+				x.MaxUnavailable = p0
+			}
+		case "maxSurge":
+			if v.Type() == fastjson.TypeNull {
+				x.MaxSurge = nil
+			} else {
+				p0 := new(intstr.IntOrString)
+				err = decode.IntOrString(v, &(*p0))
+				x.MaxSurge = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }

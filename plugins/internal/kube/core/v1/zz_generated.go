@@ -4,9 +4,11 @@
 package v1
 
 import (
+	fastjson "github.com/valyala/fastjson"
 	resource "k8s.io/apimachinery/pkg/api/resource"
 	types "k8s.io/apimachinery/pkg/types"
 	intstr "wasmctl.dev/wasmctl/abi/sdk/intstr"
+	decode "wasmctl.dev/wasmctl/plugins/internal/kube/decode"
 	metav1 "wasmctl.dev/wasmctl/plugins/internal/kube/meta/v1"
 )
 
@@ -581,6 +583,34 @@ func (in *AWSElasticBlockStoreVolumeSource) DeepCopy() *AWSElasticBlockStoreVolu
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *AWSElasticBlockStoreVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "volumeID":
+			err = decode.String(v, &x.VolumeID)
+		case "fsType":
+			err = decode.String(v, &x.FSType)
+		case "partition":
+			err = decode.Int32(v, &x.Partition)
+		case "readOnly":
+			err = decode.Bool(v, &x.ReadOnly)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // Affinity mirrors k8s.io/api/core/v1.Affinity.
 type Affinity struct {
 	NodeAffinity    *NodeAffinity    `json:"nodeAffinity,omitempty"`
@@ -621,6 +651,50 @@ func (in *Affinity) DeepCopy() *Affinity {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *Affinity) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "nodeAffinity":
+			if v.Type() == fastjson.TypeNull {
+				x.NodeAffinity = nil
+			} else {
+				p0 := new(NodeAffinity)
+				err = (*p0).DecodeJSON(v)
+				x.NodeAffinity = p0
+			}
+		case "podAffinity":
+			if v.Type() == fastjson.TypeNull {
+				x.PodAffinity = nil
+			} else {
+				p0 := new(PodAffinity)
+				err = (*p0).DecodeJSON(v)
+				x.PodAffinity = p0
+			}
+		case "podAntiAffinity":
+			if v.Type() == fastjson.TypeNull {
+				x.PodAntiAffinity = nil
+			} else {
+				p0 := new(PodAntiAffinity)
+				err = (*p0).DecodeJSON(v)
+				x.PodAntiAffinity = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // AppArmorProfile mirrors k8s.io/api/core/v1.AppArmorProfile.
 type AppArmorProfile struct {
 	Type             AppArmorProfileType `json:"type"`
@@ -647,6 +721,36 @@ func (in *AppArmorProfile) DeepCopy() *AppArmorProfile {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *AppArmorProfile) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "type":
+			err = decode.String(v, &x.Type)
+		case "localhostProfile":
+			if v.Type() == fastjson.TypeNull {
+				x.LocalhostProfile = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.LocalhostProfile = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // AppArmorProfileType mirrors k8s.io/api/core/v1.AppArmorProfileType.
 type AppArmorProfileType string
 
@@ -669,6 +773,30 @@ func (in *AttachedVolume) DeepCopy() *AttachedVolume {
 	out := new(AttachedVolume)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *AttachedVolume) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "devicePath":
+			err = decode.String(v, &x.DevicePath)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // AzureDataDiskCachingMode mirrors k8s.io/api/core/v1.AzureDataDiskCachingMode.
@@ -722,6 +850,62 @@ func (in *AzureDiskVolumeSource) DeepCopy() *AzureDiskVolumeSource {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *AzureDiskVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "diskName":
+			err = decode.String(v, &x.DiskName)
+		case "diskURI":
+			err = decode.String(v, &x.DataDiskURI)
+		case "cachingMode":
+			if v.Type() == fastjson.TypeNull {
+				x.CachingMode = nil
+			} else {
+				p0 := new(AzureDataDiskCachingMode)
+				err = decode.String(v, &(*p0))
+				x.CachingMode = p0
+			}
+		case "fsType":
+			if v.Type() == fastjson.TypeNull {
+				x.FSType = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.FSType = p0
+			}
+		case "readOnly":
+			if v.Type() == fastjson.TypeNull {
+				x.ReadOnly = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.ReadOnly = p0
+			}
+		case "kind":
+			if v.Type() == fastjson.TypeNull {
+				x.Kind = nil
+			} else {
+				p0 := new(AzureDataDiskKind)
+				err = decode.String(v, &(*p0))
+				x.Kind = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // AzureFileVolumeSource mirrors k8s.io/api/core/v1.AzureFileVolumeSource.
 type AzureFileVolumeSource struct {
 	SecretName string `json:"secretName"`
@@ -742,6 +926,32 @@ func (in *AzureFileVolumeSource) DeepCopy() *AzureFileVolumeSource {
 	out := new(AzureFileVolumeSource)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *AzureFileVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "secretName":
+			err = decode.String(v, &x.SecretName)
+		case "shareName":
+			err = decode.String(v, &x.ShareName)
+		case "readOnly":
+			err = decode.Bool(v, &x.ReadOnly)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // CSIVolumeSource mirrors k8s.io/api/core/v1.CSIVolumeSource.
@@ -790,6 +1000,73 @@ func (in *CSIVolumeSource) DeepCopy() *CSIVolumeSource {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *CSIVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "driver":
+			err = decode.String(v, &x.Driver)
+		case "readOnly":
+			if v.Type() == fastjson.TypeNull {
+				x.ReadOnly = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.ReadOnly = p0
+			}
+		case "fsType":
+			if v.Type() == fastjson.TypeNull {
+				x.FSType = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.FSType = p0
+			}
+		case "volumeAttributes":
+			if o0, e := decode.Object(v); e != nil {
+				err = e
+			} else if o0 == nil {
+				x.VolumeAttributes = nil
+			} else {
+				m0 := make(map[string]string, o0.Len())
+				o0.Visit(func(k0 []byte, v0 *fastjson.Value) {
+					if err != nil {
+						return
+					}
+					var e0 string
+					err = decode.String(v0, &e0)
+					if err != nil {
+						err = decode.At(k0, err)
+						return
+					}
+					m0[string(k0)] = e0
+				})
+				x.VolumeAttributes = m0
+			}
+		case "nodePublishSecretRef":
+			if v.Type() == fastjson.TypeNull {
+				x.NodePublishSecretRef = nil
+			} else {
+				p0 := new(LocalObjectReference)
+				err = (*p0).DecodeJSON(v)
+				x.NodePublishSecretRef = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // Capabilities mirrors k8s.io/api/core/v1.Capabilities.
 type Capabilities struct {
 	Add  []Capability `json:"add,omitempty"`
@@ -819,6 +1096,58 @@ func (in *Capabilities) DeepCopy() *Capabilities {
 	out := new(Capabilities)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *Capabilities) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "add":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Add = nil
+			} else {
+				s0 := make([]Capability, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Add = s0
+			}
+		case "drop":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Drop = nil
+			} else {
+				s0 := make([]Capability, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Drop = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // Capability mirrors k8s.io/api/core/v1.Capability.
@@ -859,6 +1188,58 @@ func (in *CephFSVolumeSource) DeepCopy() *CephFSVolumeSource {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *CephFSVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "monitors":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Monitors = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Monitors = s0
+			}
+		case "path":
+			err = decode.String(v, &x.Path)
+		case "user":
+			err = decode.String(v, &x.User)
+		case "secretFile":
+			err = decode.String(v, &x.SecretFile)
+		case "secretRef":
+			if v.Type() == fastjson.TypeNull {
+				x.SecretRef = nil
+			} else {
+				p0 := new(LocalObjectReference)
+				err = (*p0).DecodeJSON(v)
+				x.SecretRef = p0
+			}
+		case "readOnly":
+			err = decode.Bool(v, &x.ReadOnly)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // CinderVolumeSource mirrors k8s.io/api/core/v1.CinderVolumeSource.
 type CinderVolumeSource struct {
 	VolumeID  string                `json:"volumeID"`
@@ -885,6 +1266,40 @@ func (in *CinderVolumeSource) DeepCopy() *CinderVolumeSource {
 	out := new(CinderVolumeSource)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *CinderVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "volumeID":
+			err = decode.String(v, &x.VolumeID)
+		case "fsType":
+			err = decode.String(v, &x.FSType)
+		case "readOnly":
+			err = decode.Bool(v, &x.ReadOnly)
+		case "secretRef":
+			if v.Type() == fastjson.TypeNull {
+				x.SecretRef = nil
+			} else {
+				p0 := new(LocalObjectReference)
+				err = (*p0).DecodeJSON(v)
+				x.SecretRef = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // ClusterTrustBundleProjection mirrors k8s.io/api/core/v1.ClusterTrustBundleProjection.
@@ -938,6 +1353,68 @@ func (in *ClusterTrustBundleProjection) DeepCopy() *ClusterTrustBundleProjection
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ClusterTrustBundleProjection) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			if v.Type() == fastjson.TypeNull {
+				x.Name = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.Name = p0
+			}
+		case "signerName":
+			if v.Type() == fastjson.TypeNull {
+				x.SignerName = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.SignerName = p0
+			}
+		case "labelSelector":
+			if v.Type() == fastjson.TypeNull {
+				x.LabelSelector = nil
+			} else {
+				p0 := new(metav1.LabelSelector)
+				err = (*p0).DecodeJSON(v)
+				x.LabelSelector = p0
+			}
+		case "optional":
+			if v.Type() == fastjson.TypeNull {
+				x.Optional = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.Optional = p0
+			}
+		case "path":
+			err = decode.String(v, &x.Path)
+		case "user":
+			if v.Type() == fastjson.TypeNull {
+				x.User = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.User = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ConditionStatus mirrors k8s.io/api/core/v1.ConditionStatus.
 type ConditionStatus string
 
@@ -967,6 +1444,36 @@ func (in *ConfigMapEnvSource) DeepCopy() *ConfigMapEnvSource {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ConfigMapEnvSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.LocalObjectReference.Name)
+		case "optional":
+			if v.Type() == fastjson.TypeNull {
+				x.Optional = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.Optional = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ConfigMapKeySelector mirrors k8s.io/api/core/v1.ConfigMapKeySelector.
 type ConfigMapKeySelector struct {
 	LocalObjectReference `json:""`
@@ -994,6 +1501,38 @@ func (in *ConfigMapKeySelector) DeepCopy() *ConfigMapKeySelector {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ConfigMapKeySelector) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.LocalObjectReference.Name)
+		case "key":
+			err = decode.String(v, &x.Key)
+		case "optional":
+			if v.Type() == fastjson.TypeNull {
+				x.Optional = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.Optional = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ConfigMapNodeConfigSource mirrors k8s.io/api/core/v1.ConfigMapNodeConfigSource.
 type ConfigMapNodeConfigSource struct {
 	Namespace        string    `json:"namespace"`
@@ -1016,6 +1555,36 @@ func (in *ConfigMapNodeConfigSource) DeepCopy() *ConfigMapNodeConfigSource {
 	out := new(ConfigMapNodeConfigSource)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ConfigMapNodeConfigSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "namespace":
+			err = decode.String(v, &x.Namespace)
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "uid":
+			err = decode.String(v, &x.UID)
+		case "resourceVersion":
+			err = decode.String(v, &x.ResourceVersion)
+		case "kubeletConfigKey":
+			err = decode.String(v, &x.KubeletConfigKey)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // ConfigMapProjection mirrors k8s.io/api/core/v1.ConfigMapProjection.
@@ -1051,6 +1620,52 @@ func (in *ConfigMapProjection) DeepCopy() *ConfigMapProjection {
 	out := new(ConfigMapProjection)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ConfigMapProjection) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.LocalObjectReference.Name)
+		case "items":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Items = nil
+			} else {
+				s0 := make([]KeyToPath, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Items = s0
+			}
+		case "optional":
+			if v.Type() == fastjson.TypeNull {
+				x.Optional = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.Optional = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // ConfigMapVolumeSource mirrors k8s.io/api/core/v1.ConfigMapVolumeSource.
@@ -1098,6 +1713,68 @@ func (in *ConfigMapVolumeSource) DeepCopy() *ConfigMapVolumeSource {
 	out := new(ConfigMapVolumeSource)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ConfigMapVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.LocalObjectReference.Name)
+		case "items":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Items = nil
+			} else {
+				s0 := make([]KeyToPath, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Items = s0
+			}
+		case "defaultMode":
+			if v.Type() == fastjson.TypeNull {
+				x.DefaultMode = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.DefaultMode = p0
+			}
+		case "optional":
+			if v.Type() == fastjson.TypeNull {
+				x.Optional = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.Optional = p0
+			}
+		case "defaultUser":
+			if v.Type() == fastjson.TypeNull {
+				x.DefaultUser = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.DefaultUser = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // Container mirrors k8s.io/api/core/v1.Container.
@@ -1237,6 +1914,238 @@ func (in *Container) DeepCopy() *Container {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *Container) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "image":
+			err = decode.String(v, &x.Image)
+		case "command":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Command = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Command = s0
+			}
+		case "args":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Args = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Args = s0
+			}
+		case "workingDir":
+			err = decode.String(v, &x.WorkingDir)
+		case "ports":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Ports = nil
+			} else {
+				s0 := make([]ContainerPort, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Ports = s0
+			}
+		case "envFrom":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.EnvFrom = nil
+			} else {
+				s0 := make([]EnvFromSource, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.EnvFrom = s0
+			}
+		case "env":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Env = nil
+			} else {
+				s0 := make([]EnvVar, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Env = s0
+			}
+		case "resources":
+			err = x.Resources.DecodeJSON(v)
+		case "resizePolicy":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.ResizePolicy = nil
+			} else {
+				s0 := make([]ContainerResizePolicy, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.ResizePolicy = s0
+			}
+		case "restartPolicy":
+			if v.Type() == fastjson.TypeNull {
+				x.RestartPolicy = nil
+			} else {
+				p0 := new(ContainerRestartPolicy)
+				err = decode.String(v, &(*p0))
+				x.RestartPolicy = p0
+			}
+		case "restartPolicyRules":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.RestartPolicyRules = nil
+			} else {
+				s0 := make([]ContainerRestartRule, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.RestartPolicyRules = s0
+			}
+		case "volumeMounts":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.VolumeMounts = nil
+			} else {
+				s0 := make([]VolumeMount, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.VolumeMounts = s0
+			}
+		case "volumeDevices":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.VolumeDevices = nil
+			} else {
+				s0 := make([]VolumeDevice, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.VolumeDevices = s0
+			}
+		case "livenessProbe":
+			if v.Type() == fastjson.TypeNull {
+				x.LivenessProbe = nil
+			} else {
+				p0 := new(Probe)
+				err = (*p0).DecodeJSON(v)
+				x.LivenessProbe = p0
+			}
+		case "readinessProbe":
+			if v.Type() == fastjson.TypeNull {
+				x.ReadinessProbe = nil
+			} else {
+				p0 := new(Probe)
+				err = (*p0).DecodeJSON(v)
+				x.ReadinessProbe = p0
+			}
+		case "startupProbe":
+			if v.Type() == fastjson.TypeNull {
+				x.StartupProbe = nil
+			} else {
+				p0 := new(Probe)
+				err = (*p0).DecodeJSON(v)
+				x.StartupProbe = p0
+			}
+		case "lifecycle":
+			if v.Type() == fastjson.TypeNull {
+				x.Lifecycle = nil
+			} else {
+				p0 := new(Lifecycle)
+				err = (*p0).DecodeJSON(v)
+				x.Lifecycle = p0
+			}
+		case "terminationMessagePath":
+			err = decode.String(v, &x.TerminationMessagePath)
+		case "terminationMessagePolicy":
+			err = decode.String(v, &x.TerminationMessagePolicy)
+		case "imagePullPolicy":
+			err = decode.String(v, &x.ImagePullPolicy)
+		case "securityContext":
+			if v.Type() == fastjson.TypeNull {
+				x.SecurityContext = nil
+			} else {
+				p0 := new(SecurityContext)
+				err = (*p0).DecodeJSON(v)
+				x.SecurityContext = p0
+			}
+		case "stdin":
+			err = decode.Bool(v, &x.Stdin)
+		case "stdinOnce":
+			err = decode.Bool(v, &x.StdinOnce)
+		case "tty":
+			err = decode.Bool(v, &x.TTY)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ContainerExtendedResourceRequest mirrors k8s.io/api/core/v1.ContainerExtendedResourceRequest.
 type ContainerExtendedResourceRequest struct {
 	ContainerName string `json:"containerName"`
@@ -1257,6 +2166,32 @@ func (in *ContainerExtendedResourceRequest) DeepCopy() *ContainerExtendedResourc
 	out := new(ContainerExtendedResourceRequest)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ContainerExtendedResourceRequest) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "containerName":
+			err = decode.String(v, &x.ContainerName)
+		case "resourceName":
+			err = decode.String(v, &x.ResourceName)
+		case "requestName":
+			err = decode.String(v, &x.RequestName)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // ContainerImage mirrors k8s.io/api/core/v1.ContainerImage.
@@ -1285,6 +2220,44 @@ func (in *ContainerImage) DeepCopy() *ContainerImage {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ContainerImage) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "names":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Names = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Names = s0
+			}
+		case "sizeBytes":
+			err = decode.Int64(v, &x.SizeBytes)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ContainerPort mirrors k8s.io/api/core/v1.ContainerPort.
 type ContainerPort struct {
 	Name          string   `json:"name,omitempty"`
@@ -1309,6 +2282,36 @@ func (in *ContainerPort) DeepCopy() *ContainerPort {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ContainerPort) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "hostPort":
+			err = decode.Int32(v, &x.HostPort)
+		case "containerPort":
+			err = decode.Int32(v, &x.ContainerPort)
+		case "protocol":
+			err = decode.String(v, &x.Protocol)
+		case "hostIP":
+			err = decode.String(v, &x.HostIP)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ContainerResizePolicy mirrors k8s.io/api/core/v1.ContainerResizePolicy.
 type ContainerResizePolicy struct {
 	ResourceName  ResourceName                `json:"resourceName"`
@@ -1328,6 +2331,30 @@ func (in *ContainerResizePolicy) DeepCopy() *ContainerResizePolicy {
 	out := new(ContainerResizePolicy)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ContainerResizePolicy) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "resourceName":
+			err = decode.String(v, &x.ResourceName)
+		case "restartPolicy":
+			err = decode.String(v, &x.RestartPolicy)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // ContainerRestartPolicy mirrors k8s.io/api/core/v1.ContainerRestartPolicy.
@@ -1360,6 +2387,36 @@ func (in *ContainerRestartRule) DeepCopy() *ContainerRestartRule {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ContainerRestartRule) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "action":
+			err = decode.String(v, &x.Action)
+		case "exitCodes":
+			if v.Type() == fastjson.TypeNull {
+				x.ExitCodes = nil
+			} else {
+				p0 := new(ContainerRestartRuleOnExitCodes)
+				err = (*p0).DecodeJSON(v)
+				x.ExitCodes = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ContainerRestartRuleAction mirrors k8s.io/api/core/v1.ContainerRestartRuleAction.
 type ContainerRestartRuleAction string
 
@@ -1387,6 +2444,44 @@ func (in *ContainerRestartRuleOnExitCodes) DeepCopy() *ContainerRestartRuleOnExi
 	out := new(ContainerRestartRuleOnExitCodes)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ContainerRestartRuleOnExitCodes) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "operator":
+			err = decode.String(v, &x.Operator)
+		case "values":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Values = nil
+			} else {
+				s0 := make([]int32, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.Int32(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Values = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // ContainerRestartRuleOnExitCodesOperator mirrors k8s.io/api/core/v1.ContainerRestartRuleOnExitCodesOperator.
@@ -1429,6 +2524,50 @@ func (in *ContainerState) DeepCopy() *ContainerState {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ContainerState) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "waiting":
+			if v.Type() == fastjson.TypeNull {
+				x.Waiting = nil
+			} else {
+				p0 := new(ContainerStateWaiting)
+				err = (*p0).DecodeJSON(v)
+				x.Waiting = p0
+			}
+		case "running":
+			if v.Type() == fastjson.TypeNull {
+				x.Running = nil
+			} else {
+				p0 := new(ContainerStateRunning)
+				err = (*p0).DecodeJSON(v)
+				x.Running = p0
+			}
+		case "terminated":
+			if v.Type() == fastjson.TypeNull {
+				x.Terminated = nil
+			} else {
+				p0 := new(ContainerStateTerminated)
+				err = (*p0).DecodeJSON(v)
+				x.Terminated = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ContainerStateRunning mirrors k8s.io/api/core/v1.ContainerStateRunning.
 type ContainerStateRunning struct {
 	StartedAt metav1.Time `json:"startedAt,omitempty"`
@@ -1447,6 +2586,28 @@ func (in *ContainerStateRunning) DeepCopy() *ContainerStateRunning {
 	out := new(ContainerStateRunning)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ContainerStateRunning) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "startedAt":
+			err = x.StartedAt.DecodeJSON(v)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // ContainerStateTerminated mirrors k8s.io/api/core/v1.ContainerStateTerminated.
@@ -1475,6 +2636,40 @@ func (in *ContainerStateTerminated) DeepCopy() *ContainerStateTerminated {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ContainerStateTerminated) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "exitCode":
+			err = decode.Int32(v, &x.ExitCode)
+		case "signal":
+			err = decode.Int32(v, &x.Signal)
+		case "reason":
+			err = decode.String(v, &x.Reason)
+		case "message":
+			err = decode.String(v, &x.Message)
+		case "startedAt":
+			err = x.StartedAt.DecodeJSON(v)
+		case "finishedAt":
+			err = x.FinishedAt.DecodeJSON(v)
+		case "containerID":
+			err = decode.String(v, &x.ContainerID)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ContainerStateWaiting mirrors k8s.io/api/core/v1.ContainerStateWaiting.
 type ContainerStateWaiting struct {
 	Reason  string `json:"reason,omitempty"`
@@ -1494,6 +2689,30 @@ func (in *ContainerStateWaiting) DeepCopy() *ContainerStateWaiting {
 	out := new(ContainerStateWaiting)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ContainerStateWaiting) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "reason":
+			err = decode.String(v, &x.Reason)
+		case "message":
+			err = decode.String(v, &x.Message)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // ContainerStatus mirrors k8s.io/api/core/v1.ContainerStatus.
@@ -1579,6 +2798,127 @@ func (in *ContainerStatus) DeepCopy() *ContainerStatus {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ContainerStatus) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "state":
+			err = x.State.DecodeJSON(v)
+		case "lastState":
+			err = x.LastTerminationState.DecodeJSON(v)
+		case "ready":
+			err = decode.Bool(v, &x.Ready)
+		case "restartCount":
+			err = decode.Int32(v, &x.RestartCount)
+		case "image":
+			err = decode.String(v, &x.Image)
+		case "imageID":
+			err = decode.String(v, &x.ImageID)
+		case "containerID":
+			err = decode.String(v, &x.ContainerID)
+		case "started":
+			if v.Type() == fastjson.TypeNull {
+				x.Started = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.Started = p0
+			}
+		case "allocatedResources":
+			if o0, e := decode.Object(v); e != nil {
+				err = e
+			} else if o0 == nil {
+				x.AllocatedResources = nil
+			} else {
+				m0 := make(ResourceList, o0.Len())
+				o0.Visit(func(k0 []byte, v0 *fastjson.Value) {
+					if err != nil {
+						return
+					}
+					var e0 resource.Quantity
+					err = decode.Quantity(v0, &e0)
+					if err != nil {
+						err = decode.At(k0, err)
+						return
+					}
+					m0[ResourceName(k0)] = e0
+				})
+				x.AllocatedResources = m0
+			}
+		case "resources":
+			if v.Type() == fastjson.TypeNull {
+				x.Resources = nil
+			} else {
+				p0 := new(ResourceRequirements)
+				err = (*p0).DecodeJSON(v)
+				x.Resources = p0
+			}
+		case "volumeMounts":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.VolumeMounts = nil
+			} else {
+				s0 := make([]VolumeMountStatus, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.VolumeMounts = s0
+			}
+		case "user":
+			if v.Type() == fastjson.TypeNull {
+				x.User = nil
+			} else {
+				p0 := new(ContainerUser)
+				err = (*p0).DecodeJSON(v)
+				x.User = p0
+			}
+		case "allocatedResourcesStatus":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.AllocatedResourcesStatus = nil
+			} else {
+				s0 := make([]ResourceStatus, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.AllocatedResourcesStatus = s0
+			}
+		case "stopSignal":
+			if v.Type() == fastjson.TypeNull {
+				x.StopSignal = nil
+			} else {
+				p0 := new(Signal)
+				err = decode.String(v, &(*p0))
+				x.StopSignal = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ContainerUser mirrors k8s.io/api/core/v1.ContainerUser.
 type ContainerUser struct {
 	Linux *LinuxContainerUser `json:"linux,omitempty"`
@@ -1605,6 +2945,34 @@ func (in *ContainerUser) DeepCopy() *ContainerUser {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ContainerUser) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "linux":
+			if v.Type() == fastjson.TypeNull {
+				x.Linux = nil
+			} else {
+				p0 := new(LinuxContainerUser)
+				err = (*p0).DecodeJSON(v)
+				x.Linux = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // DNSPolicy mirrors k8s.io/api/core/v1.DNSPolicy.
 type DNSPolicy string
 
@@ -1626,6 +2994,28 @@ func (in *DaemonEndpoint) DeepCopy() *DaemonEndpoint {
 	out := new(DaemonEndpoint)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *DaemonEndpoint) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "Port":
+			err = decode.Int32(v, &x.Port)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // DownwardAPIProjection mirrors k8s.io/api/core/v1.DownwardAPIProjection.
@@ -1654,6 +3044,42 @@ func (in *DownwardAPIProjection) DeepCopy() *DownwardAPIProjection {
 	out := new(DownwardAPIProjection)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *DownwardAPIProjection) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "items":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Items = nil
+			} else {
+				s0 := make([]DownwardAPIVolumeFile, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Items = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // DownwardAPIVolumeFile mirrors k8s.io/api/core/v1.DownwardAPIVolumeFile.
@@ -1701,6 +3127,60 @@ func (in *DownwardAPIVolumeFile) DeepCopy() *DownwardAPIVolumeFile {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *DownwardAPIVolumeFile) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "path":
+			err = decode.String(v, &x.Path)
+		case "fieldRef":
+			if v.Type() == fastjson.TypeNull {
+				x.FieldRef = nil
+			} else {
+				p0 := new(ObjectFieldSelector)
+				err = (*p0).DecodeJSON(v)
+				x.FieldRef = p0
+			}
+		case "resourceFieldRef":
+			if v.Type() == fastjson.TypeNull {
+				x.ResourceFieldRef = nil
+			} else {
+				p0 := new(ResourceFieldSelector)
+				err = (*p0).DecodeJSON(v)
+				x.ResourceFieldRef = p0
+			}
+		case "mode":
+			if v.Type() == fastjson.TypeNull {
+				x.Mode = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.Mode = p0
+			}
+		case "user":
+			if v.Type() == fastjson.TypeNull {
+				x.User = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.User = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // DownwardAPIVolumeSource mirrors k8s.io/api/core/v1.DownwardAPIVolumeSource.
 type DownwardAPIVolumeSource struct {
 	Items       []DownwardAPIVolumeFile `json:"items,omitempty"`
@@ -1741,6 +3221,58 @@ func (in *DownwardAPIVolumeSource) DeepCopy() *DownwardAPIVolumeSource {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *DownwardAPIVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "items":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Items = nil
+			} else {
+				s0 := make([]DownwardAPIVolumeFile, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Items = s0
+			}
+		case "defaultMode":
+			if v.Type() == fastjson.TypeNull {
+				x.DefaultMode = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.DefaultMode = p0
+			}
+		case "defaultUser":
+			if v.Type() == fastjson.TypeNull {
+				x.DefaultUser = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.DefaultUser = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // EmptyDirVolumeSource mirrors k8s.io/api/core/v1.EmptyDirVolumeSource.
 type EmptyDirVolumeSource struct {
 	Medium    StorageMedium      `json:"medium,omitempty"`
@@ -1772,6 +3304,44 @@ func (in *EmptyDirVolumeSource) DeepCopy() *EmptyDirVolumeSource {
 	out := new(EmptyDirVolumeSource)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *EmptyDirVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "medium":
+			err = decode.String(v, &x.Medium)
+		case "sizeLimit":
+			if v.Type() == fastjson.TypeNull {
+				x.SizeLimit = nil
+			} else {
+				p0 := new(resource.Quantity)
+				err = decode.Quantity(v, &(*p0))
+				x.SizeLimit = p0
+			}
+		case "mode":
+			if v.Type() == fastjson.TypeNull {
+				x.Mode = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.Mode = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // EnvFromSource mirrors k8s.io/api/core/v1.EnvFromSource.
@@ -1808,6 +3378,44 @@ func (in *EnvFromSource) DeepCopy() *EnvFromSource {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *EnvFromSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "prefix":
+			err = decode.String(v, &x.Prefix)
+		case "configMapRef":
+			if v.Type() == fastjson.TypeNull {
+				x.ConfigMapRef = nil
+			} else {
+				p0 := new(ConfigMapEnvSource)
+				err = (*p0).DecodeJSON(v)
+				x.ConfigMapRef = p0
+			}
+		case "secretRef":
+			if v.Type() == fastjson.TypeNull {
+				x.SecretRef = nil
+			} else {
+				p0 := new(SecretEnvSource)
+				err = (*p0).DecodeJSON(v)
+				x.SecretRef = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // EnvVar mirrors k8s.io/api/core/v1.EnvVar.
 type EnvVar struct {
 	Name      string        `json:"name"`
@@ -1834,6 +3442,38 @@ func (in *EnvVar) DeepCopy() *EnvVar {
 	out := new(EnvVar)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *EnvVar) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "value":
+			err = decode.String(v, &x.Value)
+		case "valueFrom":
+			if v.Type() == fastjson.TypeNull {
+				x.ValueFrom = nil
+			} else {
+				p0 := new(EnvVarSource)
+				err = (*p0).DecodeJSON(v)
+				x.ValueFrom = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // EnvVarSource mirrors k8s.io/api/core/v1.EnvVarSource.
@@ -1889,6 +3529,66 @@ func (in *EnvVarSource) DeepCopy() *EnvVarSource {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *EnvVarSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "fieldRef":
+			if v.Type() == fastjson.TypeNull {
+				x.FieldRef = nil
+			} else {
+				p0 := new(ObjectFieldSelector)
+				err = (*p0).DecodeJSON(v)
+				x.FieldRef = p0
+			}
+		case "resourceFieldRef":
+			if v.Type() == fastjson.TypeNull {
+				x.ResourceFieldRef = nil
+			} else {
+				p0 := new(ResourceFieldSelector)
+				err = (*p0).DecodeJSON(v)
+				x.ResourceFieldRef = p0
+			}
+		case "configMapKeyRef":
+			if v.Type() == fastjson.TypeNull {
+				x.ConfigMapKeyRef = nil
+			} else {
+				p0 := new(ConfigMapKeySelector)
+				err = (*p0).DecodeJSON(v)
+				x.ConfigMapKeyRef = p0
+			}
+		case "secretKeyRef":
+			if v.Type() == fastjson.TypeNull {
+				x.SecretKeyRef = nil
+			} else {
+				p0 := new(SecretKeySelector)
+				err = (*p0).DecodeJSON(v)
+				x.SecretKeyRef = p0
+			}
+		case "fileKeyRef":
+			if v.Type() == fastjson.TypeNull {
+				x.FileKeyRef = nil
+			} else {
+				p0 := new(FileKeySelector)
+				err = (*p0).DecodeJSON(v)
+				x.FileKeyRef = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // EphemeralContainer mirrors k8s.io/api/core/v1.EphemeralContainer.
 type EphemeralContainer struct {
 	EphemeralContainerCommon `json:""`
@@ -1909,6 +3609,240 @@ func (in *EphemeralContainer) DeepCopy() *EphemeralContainer {
 	out := new(EphemeralContainer)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *EphemeralContainer) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.EphemeralContainerCommon.Name)
+		case "image":
+			err = decode.String(v, &x.EphemeralContainerCommon.Image)
+		case "command":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.EphemeralContainerCommon.Command = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.EphemeralContainerCommon.Command = s0
+			}
+		case "args":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.EphemeralContainerCommon.Args = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.EphemeralContainerCommon.Args = s0
+			}
+		case "workingDir":
+			err = decode.String(v, &x.EphemeralContainerCommon.WorkingDir)
+		case "ports":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.EphemeralContainerCommon.Ports = nil
+			} else {
+				s0 := make([]ContainerPort, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.EphemeralContainerCommon.Ports = s0
+			}
+		case "envFrom":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.EphemeralContainerCommon.EnvFrom = nil
+			} else {
+				s0 := make([]EnvFromSource, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.EphemeralContainerCommon.EnvFrom = s0
+			}
+		case "env":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.EphemeralContainerCommon.Env = nil
+			} else {
+				s0 := make([]EnvVar, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.EphemeralContainerCommon.Env = s0
+			}
+		case "resources":
+			err = x.EphemeralContainerCommon.Resources.DecodeJSON(v)
+		case "resizePolicy":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.EphemeralContainerCommon.ResizePolicy = nil
+			} else {
+				s0 := make([]ContainerResizePolicy, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.EphemeralContainerCommon.ResizePolicy = s0
+			}
+		case "restartPolicy":
+			if v.Type() == fastjson.TypeNull {
+				x.EphemeralContainerCommon.RestartPolicy = nil
+			} else {
+				p0 := new(ContainerRestartPolicy)
+				err = decode.String(v, &(*p0))
+				x.EphemeralContainerCommon.RestartPolicy = p0
+			}
+		case "restartPolicyRules":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.EphemeralContainerCommon.RestartPolicyRules = nil
+			} else {
+				s0 := make([]ContainerRestartRule, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.EphemeralContainerCommon.RestartPolicyRules = s0
+			}
+		case "volumeMounts":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.EphemeralContainerCommon.VolumeMounts = nil
+			} else {
+				s0 := make([]VolumeMount, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.EphemeralContainerCommon.VolumeMounts = s0
+			}
+		case "volumeDevices":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.EphemeralContainerCommon.VolumeDevices = nil
+			} else {
+				s0 := make([]VolumeDevice, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.EphemeralContainerCommon.VolumeDevices = s0
+			}
+		case "livenessProbe":
+			if v.Type() == fastjson.TypeNull {
+				x.EphemeralContainerCommon.LivenessProbe = nil
+			} else {
+				p0 := new(Probe)
+				err = (*p0).DecodeJSON(v)
+				x.EphemeralContainerCommon.LivenessProbe = p0
+			}
+		case "readinessProbe":
+			if v.Type() == fastjson.TypeNull {
+				x.EphemeralContainerCommon.ReadinessProbe = nil
+			} else {
+				p0 := new(Probe)
+				err = (*p0).DecodeJSON(v)
+				x.EphemeralContainerCommon.ReadinessProbe = p0
+			}
+		case "startupProbe":
+			if v.Type() == fastjson.TypeNull {
+				x.EphemeralContainerCommon.StartupProbe = nil
+			} else {
+				p0 := new(Probe)
+				err = (*p0).DecodeJSON(v)
+				x.EphemeralContainerCommon.StartupProbe = p0
+			}
+		case "lifecycle":
+			if v.Type() == fastjson.TypeNull {
+				x.EphemeralContainerCommon.Lifecycle = nil
+			} else {
+				p0 := new(Lifecycle)
+				err = (*p0).DecodeJSON(v)
+				x.EphemeralContainerCommon.Lifecycle = p0
+			}
+		case "terminationMessagePath":
+			err = decode.String(v, &x.EphemeralContainerCommon.TerminationMessagePath)
+		case "terminationMessagePolicy":
+			err = decode.String(v, &x.EphemeralContainerCommon.TerminationMessagePolicy)
+		case "imagePullPolicy":
+			err = decode.String(v, &x.EphemeralContainerCommon.ImagePullPolicy)
+		case "securityContext":
+			if v.Type() == fastjson.TypeNull {
+				x.EphemeralContainerCommon.SecurityContext = nil
+			} else {
+				p0 := new(SecurityContext)
+				err = (*p0).DecodeJSON(v)
+				x.EphemeralContainerCommon.SecurityContext = p0
+			}
+		case "stdin":
+			err = decode.Bool(v, &x.EphemeralContainerCommon.Stdin)
+		case "stdinOnce":
+			err = decode.Bool(v, &x.EphemeralContainerCommon.StdinOnce)
+		case "tty":
+			err = decode.Bool(v, &x.EphemeralContainerCommon.TTY)
+		case "targetContainerName":
+			err = decode.String(v, &x.TargetContainerName)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // EphemeralContainerCommon mirrors k8s.io/api/core/v1.EphemeralContainerCommon.
@@ -2048,6 +3982,238 @@ func (in *EphemeralContainerCommon) DeepCopy() *EphemeralContainerCommon {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *EphemeralContainerCommon) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "image":
+			err = decode.String(v, &x.Image)
+		case "command":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Command = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Command = s0
+			}
+		case "args":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Args = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Args = s0
+			}
+		case "workingDir":
+			err = decode.String(v, &x.WorkingDir)
+		case "ports":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Ports = nil
+			} else {
+				s0 := make([]ContainerPort, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Ports = s0
+			}
+		case "envFrom":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.EnvFrom = nil
+			} else {
+				s0 := make([]EnvFromSource, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.EnvFrom = s0
+			}
+		case "env":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Env = nil
+			} else {
+				s0 := make([]EnvVar, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Env = s0
+			}
+		case "resources":
+			err = x.Resources.DecodeJSON(v)
+		case "resizePolicy":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.ResizePolicy = nil
+			} else {
+				s0 := make([]ContainerResizePolicy, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.ResizePolicy = s0
+			}
+		case "restartPolicy":
+			if v.Type() == fastjson.TypeNull {
+				x.RestartPolicy = nil
+			} else {
+				p0 := new(ContainerRestartPolicy)
+				err = decode.String(v, &(*p0))
+				x.RestartPolicy = p0
+			}
+		case "restartPolicyRules":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.RestartPolicyRules = nil
+			} else {
+				s0 := make([]ContainerRestartRule, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.RestartPolicyRules = s0
+			}
+		case "volumeMounts":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.VolumeMounts = nil
+			} else {
+				s0 := make([]VolumeMount, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.VolumeMounts = s0
+			}
+		case "volumeDevices":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.VolumeDevices = nil
+			} else {
+				s0 := make([]VolumeDevice, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.VolumeDevices = s0
+			}
+		case "livenessProbe":
+			if v.Type() == fastjson.TypeNull {
+				x.LivenessProbe = nil
+			} else {
+				p0 := new(Probe)
+				err = (*p0).DecodeJSON(v)
+				x.LivenessProbe = p0
+			}
+		case "readinessProbe":
+			if v.Type() == fastjson.TypeNull {
+				x.ReadinessProbe = nil
+			} else {
+				p0 := new(Probe)
+				err = (*p0).DecodeJSON(v)
+				x.ReadinessProbe = p0
+			}
+		case "startupProbe":
+			if v.Type() == fastjson.TypeNull {
+				x.StartupProbe = nil
+			} else {
+				p0 := new(Probe)
+				err = (*p0).DecodeJSON(v)
+				x.StartupProbe = p0
+			}
+		case "lifecycle":
+			if v.Type() == fastjson.TypeNull {
+				x.Lifecycle = nil
+			} else {
+				p0 := new(Lifecycle)
+				err = (*p0).DecodeJSON(v)
+				x.Lifecycle = p0
+			}
+		case "terminationMessagePath":
+			err = decode.String(v, &x.TerminationMessagePath)
+		case "terminationMessagePolicy":
+			err = decode.String(v, &x.TerminationMessagePolicy)
+		case "imagePullPolicy":
+			err = decode.String(v, &x.ImagePullPolicy)
+		case "securityContext":
+			if v.Type() == fastjson.TypeNull {
+				x.SecurityContext = nil
+			} else {
+				p0 := new(SecurityContext)
+				err = (*p0).DecodeJSON(v)
+				x.SecurityContext = p0
+			}
+		case "stdin":
+			err = decode.Bool(v, &x.Stdin)
+		case "stdinOnce":
+			err = decode.Bool(v, &x.StdinOnce)
+		case "tty":
+			err = decode.Bool(v, &x.TTY)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // EphemeralVolumeSource mirrors k8s.io/api/core/v1.EphemeralVolumeSource.
 type EphemeralVolumeSource struct {
 	VolumeClaimTemplate *PersistentVolumeClaimTemplate `json:"volumeClaimTemplate,omitempty"`
@@ -2072,6 +4238,34 @@ func (in *EphemeralVolumeSource) DeepCopy() *EphemeralVolumeSource {
 	out := new(EphemeralVolumeSource)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *EphemeralVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "volumeClaimTemplate":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeClaimTemplate = nil
+			} else {
+				p0 := new(PersistentVolumeClaimTemplate)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeClaimTemplate = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // EvictionResponder mirrors k8s.io/api/core/v1.EvictionResponder.
@@ -2100,6 +4294,36 @@ func (in *EvictionResponder) DeepCopy() *EvictionResponder {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *EvictionResponder) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "priority":
+			if v.Type() == fastjson.TypeNull {
+				x.Priority = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.Priority = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ExecAction mirrors k8s.io/api/core/v1.ExecAction.
 type ExecAction struct {
 	Command []string `json:"command,omitempty"`
@@ -2123,6 +4347,42 @@ func (in *ExecAction) DeepCopy() *ExecAction {
 	out := new(ExecAction)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ExecAction) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "command":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Command = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Command = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // FCVolumeSource mirrors k8s.io/api/core/v1.FCVolumeSource.
@@ -2164,6 +4424,70 @@ func (in *FCVolumeSource) DeepCopy() *FCVolumeSource {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *FCVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "targetWWNs":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.TargetWWNs = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.TargetWWNs = s0
+			}
+		case "lun":
+			if v.Type() == fastjson.TypeNull {
+				x.Lun = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.Lun = p0
+			}
+		case "fsType":
+			err = decode.String(v, &x.FSType)
+		case "readOnly":
+			err = decode.Bool(v, &x.ReadOnly)
+		case "wwids":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.WWIDs = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.WWIDs = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // FileKeySelector mirrors k8s.io/api/core/v1.FileKeySelector.
 type FileKeySelector struct {
 	VolumeName string `json:"volumeName"`
@@ -2190,6 +4514,40 @@ func (in *FileKeySelector) DeepCopy() *FileKeySelector {
 	out := new(FileKeySelector)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *FileKeySelector) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "volumeName":
+			err = decode.String(v, &x.VolumeName)
+		case "path":
+			err = decode.String(v, &x.Path)
+		case "key":
+			err = decode.String(v, &x.Key)
+		case "optional":
+			if v.Type() == fastjson.TypeNull {
+				x.Optional = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.Optional = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // FlexVolumeSource mirrors k8s.io/api/core/v1.FlexVolumeSource.
@@ -2228,6 +4586,61 @@ func (in *FlexVolumeSource) DeepCopy() *FlexVolumeSource {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *FlexVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "driver":
+			err = decode.String(v, &x.Driver)
+		case "fsType":
+			err = decode.String(v, &x.FSType)
+		case "secretRef":
+			if v.Type() == fastjson.TypeNull {
+				x.SecretRef = nil
+			} else {
+				p0 := new(LocalObjectReference)
+				err = (*p0).DecodeJSON(v)
+				x.SecretRef = p0
+			}
+		case "readOnly":
+			err = decode.Bool(v, &x.ReadOnly)
+		case "options":
+			if o0, e := decode.Object(v); e != nil {
+				err = e
+			} else if o0 == nil {
+				x.Options = nil
+			} else {
+				m0 := make(map[string]string, o0.Len())
+				o0.Visit(func(k0 []byte, v0 *fastjson.Value) {
+					if err != nil {
+						return
+					}
+					var e0 string
+					err = decode.String(v0, &e0)
+					if err != nil {
+						err = decode.At(k0, err)
+						return
+					}
+					m0[string(k0)] = e0
+				})
+				x.Options = m0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // FlockerVolumeSource mirrors k8s.io/api/core/v1.FlockerVolumeSource.
 type FlockerVolumeSource struct {
 	DatasetName string `json:"datasetName,omitempty"`
@@ -2247,6 +4660,30 @@ func (in *FlockerVolumeSource) DeepCopy() *FlockerVolumeSource {
 	out := new(FlockerVolumeSource)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *FlockerVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "datasetName":
+			err = decode.String(v, &x.DatasetName)
+		case "datasetUUID":
+			err = decode.String(v, &x.DatasetUUID)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // GCEPersistentDiskVolumeSource mirrors k8s.io/api/core/v1.GCEPersistentDiskVolumeSource.
@@ -2270,6 +4707,34 @@ func (in *GCEPersistentDiskVolumeSource) DeepCopy() *GCEPersistentDiskVolumeSour
 	out := new(GCEPersistentDiskVolumeSource)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *GCEPersistentDiskVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "pdName":
+			err = decode.String(v, &x.PDName)
+		case "fsType":
+			err = decode.String(v, &x.FSType)
+		case "partition":
+			err = decode.Int32(v, &x.Partition)
+		case "readOnly":
+			err = decode.Bool(v, &x.ReadOnly)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // GRPCAction mirrors k8s.io/api/core/v1.GRPCAction.
@@ -2304,6 +4769,44 @@ func (in *GRPCAction) DeepCopy() *GRPCAction {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *GRPCAction) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "port":
+			err = decode.Int32(v, &x.Port)
+		case "service":
+			if v.Type() == fastjson.TypeNull {
+				x.Service = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.Service = p0
+			}
+		case "mode":
+			if v.Type() == fastjson.TypeNull {
+				x.Mode = nil
+			} else {
+				p0 := new(GRPCProbeMode)
+				err = decode.String(v, &(*p0))
+				x.Mode = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // GRPCProbeMode mirrors k8s.io/api/core/v1.GRPCProbeMode.
 type GRPCProbeMode string
 
@@ -2329,6 +4832,32 @@ func (in *GitRepoVolumeSource) DeepCopy() *GitRepoVolumeSource {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *GitRepoVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "repository":
+			err = decode.String(v, &x.Repository)
+		case "revision":
+			err = decode.String(v, &x.Revision)
+		case "directory":
+			err = decode.String(v, &x.Directory)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // GlusterfsVolumeSource mirrors k8s.io/api/core/v1.GlusterfsVolumeSource.
 type GlusterfsVolumeSource struct {
 	EndpointsName string `json:"endpoints"`
@@ -2349,6 +4878,32 @@ func (in *GlusterfsVolumeSource) DeepCopy() *GlusterfsVolumeSource {
 	out := new(GlusterfsVolumeSource)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *GlusterfsVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "endpoints":
+			err = decode.String(v, &x.EndpointsName)
+		case "path":
+			err = decode.String(v, &x.Path)
+		case "readOnly":
+			err = decode.Bool(v, &x.ReadOnly)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // HTTPGetAction mirrors k8s.io/api/core/v1.HTTPGetAction.
@@ -2386,6 +4941,58 @@ func (in *HTTPGetAction) DeepCopy() *HTTPGetAction {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *HTTPGetAction) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "path":
+			err = decode.String(v, &x.Path)
+		case "port":
+			err = decode.IntOrString(v, &x.Port)
+		case "host":
+			err = decode.String(v, &x.Host)
+		case "scheme":
+			err = decode.String(v, &x.Scheme)
+		case "httpHeaders":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.HTTPHeaders = nil
+			} else {
+				s0 := make([]HTTPHeader, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.HTTPHeaders = s0
+			}
+		case "protocol":
+			if v.Type() == fastjson.TypeNull {
+				x.Protocol = nil
+			} else {
+				p0 := new(HTTPProtocol)
+				err = decode.String(v, &(*p0))
+				x.Protocol = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // HTTPHeader mirrors k8s.io/api/core/v1.HTTPHeader.
 type HTTPHeader struct {
 	Name  string `json:"name"`
@@ -2405,6 +5012,30 @@ func (in *HTTPHeader) DeepCopy() *HTTPHeader {
 	out := new(HTTPHeader)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *HTTPHeader) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "value":
+			err = decode.String(v, &x.Value)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // HTTPProtocol mirrors k8s.io/api/core/v1.HTTPProtocol.
@@ -2436,6 +5067,44 @@ func (in *HostAlias) DeepCopy() *HostAlias {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *HostAlias) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "ip":
+			err = decode.String(v, &x.IP)
+		case "hostnames":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Hostnames = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Hostnames = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // HostIP mirrors k8s.io/api/core/v1.HostIP.
 type HostIP struct {
 	IP string `json:"ip"`
@@ -2454,6 +5123,28 @@ func (in *HostIP) DeepCopy() *HostIP {
 	out := new(HostIP)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *HostIP) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "ip":
+			err = decode.String(v, &x.IP)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // HostPathType mirrors k8s.io/api/core/v1.HostPathType.
@@ -2483,6 +5174,36 @@ func (in *HostPathVolumeSource) DeepCopy() *HostPathVolumeSource {
 	out := new(HostPathVolumeSource)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *HostPathVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "path":
+			err = decode.String(v, &x.Path)
+		case "type":
+			if v.Type() == fastjson.TypeNull {
+				x.Type = nil
+			} else {
+				p0 := new(HostPathType)
+				err = decode.String(v, &(*p0))
+				x.Type = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // ISCSIVolumeSource mirrors k8s.io/api/core/v1.ISCSIVolumeSource.
@@ -2530,6 +5251,74 @@ func (in *ISCSIVolumeSource) DeepCopy() *ISCSIVolumeSource {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ISCSIVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "targetPortal":
+			err = decode.String(v, &x.TargetPortal)
+		case "iqn":
+			err = decode.String(v, &x.IQN)
+		case "lun":
+			err = decode.Int32(v, &x.Lun)
+		case "iscsiInterface":
+			err = decode.String(v, &x.ISCSIInterface)
+		case "fsType":
+			err = decode.String(v, &x.FSType)
+		case "readOnly":
+			err = decode.Bool(v, &x.ReadOnly)
+		case "portals":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Portals = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Portals = s0
+			}
+		case "chapAuthDiscovery":
+			err = decode.Bool(v, &x.DiscoveryCHAPAuth)
+		case "chapAuthSession":
+			err = decode.Bool(v, &x.SessionCHAPAuth)
+		case "secretRef":
+			if v.Type() == fastjson.TypeNull {
+				x.SecretRef = nil
+			} else {
+				p0 := new(LocalObjectReference)
+				err = (*p0).DecodeJSON(v)
+				x.SecretRef = p0
+			}
+		case "initiatorName":
+			if v.Type() == fastjson.TypeNull {
+				x.InitiatorName = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.InitiatorName = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ImageVolumeSource mirrors k8s.io/api/core/v1.ImageVolumeSource.
 type ImageVolumeSource struct {
 	Reference  string     `json:"reference,omitempty"`
@@ -2551,6 +5340,30 @@ func (in *ImageVolumeSource) DeepCopy() *ImageVolumeSource {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ImageVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "reference":
+			err = decode.String(v, &x.Reference)
+		case "pullPolicy":
+			err = decode.String(v, &x.PullPolicy)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ImageVolumeStatus mirrors k8s.io/api/core/v1.ImageVolumeStatus.
 type ImageVolumeStatus struct {
 	ImageRef string `json:"imageRef,omitempty"`
@@ -2569,6 +5382,28 @@ func (in *ImageVolumeStatus) DeepCopy() *ImageVolumeStatus {
 	out := new(ImageVolumeStatus)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ImageVolumeStatus) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "imageRef":
+			err = decode.String(v, &x.ImageRef)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // KeyToPath mirrors k8s.io/api/core/v1.KeyToPath.
@@ -2602,6 +5437,46 @@ func (in *KeyToPath) DeepCopy() *KeyToPath {
 	out := new(KeyToPath)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *KeyToPath) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "key":
+			err = decode.String(v, &x.Key)
+		case "path":
+			err = decode.String(v, &x.Path)
+		case "mode":
+			if v.Type() == fastjson.TypeNull {
+				x.Mode = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.Mode = p0
+			}
+		case "user":
+			if v.Type() == fastjson.TypeNull {
+				x.User = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.User = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // Lifecycle mirrors k8s.io/api/core/v1.Lifecycle.
@@ -2641,6 +5516,50 @@ func (in *Lifecycle) DeepCopy() *Lifecycle {
 	out := new(Lifecycle)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *Lifecycle) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "postStart":
+			if v.Type() == fastjson.TypeNull {
+				x.PostStart = nil
+			} else {
+				p0 := new(LifecycleHandler)
+				err = (*p0).DecodeJSON(v)
+				x.PostStart = p0
+			}
+		case "preStop":
+			if v.Type() == fastjson.TypeNull {
+				x.PreStop = nil
+			} else {
+				p0 := new(LifecycleHandler)
+				err = (*p0).DecodeJSON(v)
+				x.PreStop = p0
+			}
+		case "stopSignal":
+			if v.Type() == fastjson.TypeNull {
+				x.StopSignal = nil
+			} else {
+				p0 := new(Signal)
+				err = decode.String(v, &(*p0))
+				x.StopSignal = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // LifecycleHandler mirrors k8s.io/api/core/v1.LifecycleHandler.
@@ -2688,6 +5607,58 @@ func (in *LifecycleHandler) DeepCopy() *LifecycleHandler {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *LifecycleHandler) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "exec":
+			if v.Type() == fastjson.TypeNull {
+				x.Exec = nil
+			} else {
+				p0 := new(ExecAction)
+				err = (*p0).DecodeJSON(v)
+				x.Exec = p0
+			}
+		case "httpGet":
+			if v.Type() == fastjson.TypeNull {
+				x.HTTPGet = nil
+			} else {
+				p0 := new(HTTPGetAction)
+				err = (*p0).DecodeJSON(v)
+				x.HTTPGet = p0
+			}
+		case "tcpSocket":
+			if v.Type() == fastjson.TypeNull {
+				x.TCPSocket = nil
+			} else {
+				p0 := new(TCPSocketAction)
+				err = (*p0).DecodeJSON(v)
+				x.TCPSocket = p0
+			}
+		case "sleep":
+			if v.Type() == fastjson.TypeNull {
+				x.Sleep = nil
+			} else {
+				p0 := new(SleepAction)
+				err = (*p0).DecodeJSON(v)
+				x.Sleep = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // LinuxContainerUser mirrors k8s.io/api/core/v1.LinuxContainerUser.
 type LinuxContainerUser struct {
 	UID                int64   `json:"uid"`
@@ -2715,6 +5686,46 @@ func (in *LinuxContainerUser) DeepCopy() *LinuxContainerUser {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *LinuxContainerUser) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "uid":
+			err = decode.Int64(v, &x.UID)
+		case "gid":
+			err = decode.Int64(v, &x.GID)
+		case "supplementalGroups":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.SupplementalGroups = nil
+			} else {
+				s0 := make([]int64, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.Int64(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.SupplementalGroups = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // LocalObjectReference mirrors k8s.io/api/core/v1.LocalObjectReference.
 type LocalObjectReference struct {
 	Name string `json:"name,omitempty"`
@@ -2733,6 +5744,28 @@ func (in *LocalObjectReference) DeepCopy() *LocalObjectReference {
 	out := new(LocalObjectReference)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *LocalObjectReference) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // MountPropagationMode mirrors k8s.io/api/core/v1.MountPropagationMode.
@@ -2758,6 +5791,32 @@ func (in *NFSVolumeSource) DeepCopy() *NFSVolumeSource {
 	out := new(NFSVolumeSource)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NFSVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "server":
+			err = decode.String(v, &x.Server)
+		case "path":
+			err = decode.String(v, &x.Path)
+		case "readOnly":
+			err = decode.Bool(v, &x.ReadOnly)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // Node mirrors k8s.io/api/core/v1.Node.
@@ -2786,6 +5845,36 @@ func (in *Node) DeepCopy() *Node {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *Node) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "kind":
+			err = decode.String(v, &x.TypeMeta.Kind)
+		case "apiVersion":
+			err = decode.String(v, &x.TypeMeta.APIVersion)
+		case "metadata":
+			err = x.ObjectMeta.DecodeJSON(v)
+		case "spec":
+			err = x.Spec.DecodeJSON(v)
+		case "status":
+			err = x.Status.DecodeJSON(v)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // NodeAddress mirrors k8s.io/api/core/v1.NodeAddress.
 type NodeAddress struct {
 	Type    NodeAddressType `json:"type"`
@@ -2805,6 +5894,30 @@ func (in *NodeAddress) DeepCopy() *NodeAddress {
 	out := new(NodeAddress)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeAddress) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "type":
+			err = decode.String(v, &x.Type)
+		case "address":
+			err = decode.String(v, &x.Address)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // NodeAddressType mirrors k8s.io/api/core/v1.NodeAddressType.
@@ -2845,6 +5958,50 @@ func (in *NodeAffinity) DeepCopy() *NodeAffinity {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeAffinity) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "requiredDuringSchedulingIgnoredDuringExecution":
+			if v.Type() == fastjson.TypeNull {
+				x.RequiredDuringSchedulingIgnoredDuringExecution = nil
+			} else {
+				p0 := new(NodeSelector)
+				err = (*p0).DecodeJSON(v)
+				x.RequiredDuringSchedulingIgnoredDuringExecution = p0
+			}
+		case "preferredDuringSchedulingIgnoredDuringExecution":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.PreferredDuringSchedulingIgnoredDuringExecution = nil
+			} else {
+				s0 := make([]PreferredSchedulingTerm, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.PreferredDuringSchedulingIgnoredDuringExecution = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // NodeAllocatableMappedResources mirrors k8s.io/api/core/v1.NodeAllocatableMappedResources.
 type NodeAllocatableMappedResources struct {
 	Name     ResourceName       `json:"name"`
@@ -2870,6 +6027,36 @@ func (in *NodeAllocatableMappedResources) DeepCopy() *NodeAllocatableMappedResou
 	out := new(NodeAllocatableMappedResources)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeAllocatableMappedResources) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "quantity":
+			if v.Type() == fastjson.TypeNull {
+				x.Quantity = nil
+			} else {
+				p0 := new(resource.Quantity)
+				err = decode.Quantity(v, &(*p0))
+				x.Quantity = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // NodeAllocatableOverheadResources mirrors k8s.io/api/core/v1.NodeAllocatableOverheadResources.
@@ -2904,6 +6091,44 @@ func (in *NodeAllocatableOverheadResources) DeepCopy() *NodeAllocatableOverheadR
 	out := new(NodeAllocatableOverheadResources)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeAllocatableOverheadResources) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "perPod":
+			if v.Type() == fastjson.TypeNull {
+				x.PerPod = nil
+			} else {
+				p0 := new(resource.Quantity)
+				err = decode.Quantity(v, &(*p0))
+				x.PerPod = p0
+			}
+		case "perContainer":
+			if v.Type() == fastjson.TypeNull {
+				x.PerContainer = nil
+			} else {
+				p0 := new(resource.Quantity)
+				err = decode.Quantity(v, &(*p0))
+				x.PerContainer = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // NodeAllocatableResourceClaimStatus mirrors k8s.io/api/core/v1.NodeAllocatableResourceClaimStatus.
@@ -2950,6 +6175,76 @@ func (in *NodeAllocatableResourceClaimStatus) DeepCopy() *NodeAllocatableResourc
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeAllocatableResourceClaimStatus) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "resourceClaimName":
+			err = decode.String(v, &x.ResourceClaimName)
+		case "containers":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Containers = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Containers = s0
+			}
+		case "mapping":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Mapping = nil
+			} else {
+				s0 := make([]NodeAllocatableMappedResources, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Mapping = s0
+			}
+		case "overhead":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Overhead = nil
+			} else {
+				s0 := make([]NodeAllocatableOverheadResources, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Overhead = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // NodeCondition mirrors k8s.io/api/core/v1.NodeCondition.
 type NodeCondition struct {
 	Type               NodeConditionType `json:"type"`
@@ -2973,6 +6268,38 @@ func (in *NodeCondition) DeepCopy() *NodeCondition {
 	out := new(NodeCondition)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeCondition) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "type":
+			err = decode.String(v, &x.Type)
+		case "status":
+			err = decode.String(v, &x.Status)
+		case "lastHeartbeatTime":
+			err = x.LastHeartbeatTime.DecodeJSON(v)
+		case "lastTransitionTime":
+			err = x.LastTransitionTime.DecodeJSON(v)
+		case "reason":
+			err = decode.String(v, &x.Reason)
+		case "message":
+			err = decode.String(v, &x.Message)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // NodeConditionType mirrors k8s.io/api/core/v1.NodeConditionType.
@@ -3001,6 +6328,34 @@ func (in *NodeConfigSource) DeepCopy() *NodeConfigSource {
 	out := new(NodeConfigSource)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeConfigSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "configMap":
+			if v.Type() == fastjson.TypeNull {
+				x.ConfigMap = nil
+			} else {
+				p0 := new(ConfigMapNodeConfigSource)
+				err = (*p0).DecodeJSON(v)
+				x.ConfigMap = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // NodeConfigStatus mirrors k8s.io/api/core/v1.NodeConfigStatus.
@@ -3044,6 +6399,52 @@ func (in *NodeConfigStatus) DeepCopy() *NodeConfigStatus {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeConfigStatus) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "assigned":
+			if v.Type() == fastjson.TypeNull {
+				x.Assigned = nil
+			} else {
+				p0 := new(NodeConfigSource)
+				err = (*p0).DecodeJSON(v)
+				x.Assigned = p0
+			}
+		case "active":
+			if v.Type() == fastjson.TypeNull {
+				x.Active = nil
+			} else {
+				p0 := new(NodeConfigSource)
+				err = (*p0).DecodeJSON(v)
+				x.Active = p0
+			}
+		case "lastKnownGood":
+			if v.Type() == fastjson.TypeNull {
+				x.LastKnownGood = nil
+			} else {
+				p0 := new(NodeConfigSource)
+				err = (*p0).DecodeJSON(v)
+				x.LastKnownGood = p0
+			}
+		case "error":
+			err = decode.String(v, &x.Error)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // NodeDaemonEndpoints mirrors k8s.io/api/core/v1.NodeDaemonEndpoints.
 type NodeDaemonEndpoints struct {
 	KubeletEndpoint DaemonEndpoint `json:"kubeletEndpoint,omitempty"`
@@ -3062,6 +6463,28 @@ func (in *NodeDaemonEndpoints) DeepCopy() *NodeDaemonEndpoints {
 	out := new(NodeDaemonEndpoints)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeDaemonEndpoints) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "kubeletEndpoint":
+			err = x.KubeletEndpoint.DecodeJSON(v)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // NodeFeatures mirrors k8s.io/api/core/v1.NodeFeatures.
@@ -3087,6 +6510,34 @@ func (in *NodeFeatures) DeepCopy() *NodeFeatures {
 	out := new(NodeFeatures)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeFeatures) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "supplementalGroupsPolicy":
+			if v.Type() == fastjson.TypeNull {
+				x.SupplementalGroupsPolicy = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.SupplementalGroupsPolicy = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // NodeInclusionPolicy mirrors k8s.io/api/core/v1.NodeInclusionPolicy.
@@ -3120,6 +6571,42 @@ func (in *NodePodPreemptionPolicy) DeepCopy() *NodePodPreemptionPolicy {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodePodPreemptionPolicy) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "disableResizePreemption":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.DisableResizePreemption = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.DisableResizePreemption = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // NodeRuntimeHandler mirrors k8s.io/api/core/v1.NodeRuntimeHandler.
 type NodeRuntimeHandler struct {
 	Name     string                      `json:"name"`
@@ -3145,6 +6632,36 @@ func (in *NodeRuntimeHandler) DeepCopy() *NodeRuntimeHandler {
 	out := new(NodeRuntimeHandler)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeRuntimeHandler) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "features":
+			if v.Type() == fastjson.TypeNull {
+				x.Features = nil
+			} else {
+				p0 := new(NodeRuntimeHandlerFeatures)
+				err = (*p0).DecodeJSON(v)
+				x.Features = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // NodeRuntimeHandlerFeatures mirrors k8s.io/api/core/v1.NodeRuntimeHandlerFeatures.
@@ -3178,6 +6695,42 @@ func (in *NodeRuntimeHandlerFeatures) DeepCopy() *NodeRuntimeHandlerFeatures {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeRuntimeHandlerFeatures) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "recursiveReadOnlyMounts":
+			if v.Type() == fastjson.TypeNull {
+				x.RecursiveReadOnlyMounts = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.RecursiveReadOnlyMounts = p0
+			}
+		case "userNamespaces":
+			if v.Type() == fastjson.TypeNull {
+				x.UserNamespaces = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.UserNamespaces = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // NodeSelector mirrors k8s.io/api/core/v1.NodeSelector.
 type NodeSelector struct {
 	NodeSelectorTerms []NodeSelectorTerm `json:"nodeSelectorTerms"`
@@ -3204,6 +6757,42 @@ func (in *NodeSelector) DeepCopy() *NodeSelector {
 	out := new(NodeSelector)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeSelector) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "nodeSelectorTerms":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.NodeSelectorTerms = nil
+			} else {
+				s0 := make([]NodeSelectorTerm, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.NodeSelectorTerms = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // NodeSelectorOperator mirrors k8s.io/api/core/v1.NodeSelectorOperator.
@@ -3234,6 +6823,46 @@ func (in *NodeSelectorRequirement) DeepCopy() *NodeSelectorRequirement {
 	out := new(NodeSelectorRequirement)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeSelectorRequirement) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "key":
+			err = decode.String(v, &x.Key)
+		case "operator":
+			err = decode.String(v, &x.Operator)
+		case "values":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Values = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Values = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // NodeSelectorTerm mirrors k8s.io/api/core/v1.NodeSelectorTerm.
@@ -3271,6 +6900,58 @@ func (in *NodeSelectorTerm) DeepCopy() *NodeSelectorTerm {
 	out := new(NodeSelectorTerm)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeSelectorTerm) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "matchExpressions":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.MatchExpressions = nil
+			} else {
+				s0 := make([]NodeSelectorRequirement, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.MatchExpressions = s0
+			}
+		case "matchFields":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.MatchFields = nil
+			} else {
+				s0 := make([]NodeSelectorRequirement, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.MatchFields = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // NodeSpec mirrors k8s.io/api/core/v1.NodeSpec.
@@ -3323,6 +7004,82 @@ func (in *NodeSpec) DeepCopy() *NodeSpec {
 	out := new(NodeSpec)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeSpec) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "podCIDR":
+			err = decode.String(v, &x.PodCIDR)
+		case "podCIDRs":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.PodCIDRs = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.PodCIDRs = s0
+			}
+		case "providerID":
+			err = decode.String(v, &x.ProviderID)
+		case "unschedulable":
+			err = decode.Bool(v, &x.Unschedulable)
+		case "taints":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Taints = nil
+			} else {
+				s0 := make([]Taint, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Taints = s0
+			}
+		case "configSource":
+			if v.Type() == fastjson.TypeNull {
+				x.ConfigSource = nil
+			} else {
+				p0 := new(NodeConfigSource)
+				err = (*p0).DecodeJSON(v)
+				x.ConfigSource = p0
+			}
+		case "externalID":
+			err = decode.String(v, &x.DoNotUseExternalID)
+		case "podPreemptionPolicy":
+			if v.Type() == fastjson.TypeNull {
+				x.PodPreemptionPolicy = nil
+			} else {
+				p0 := new(NodePodPreemptionPolicy)
+				err = (*p0).DecodeJSON(v)
+				x.PodPreemptionPolicy = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // NodeStatus mirrors k8s.io/api/core/v1.NodeStatus.
@@ -3430,6 +7187,202 @@ func (in *NodeStatus) DeepCopy() *NodeStatus {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeStatus) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "capacity":
+			if o0, e := decode.Object(v); e != nil {
+				err = e
+			} else if o0 == nil {
+				x.Capacity = nil
+			} else {
+				m0 := make(ResourceList, o0.Len())
+				o0.Visit(func(k0 []byte, v0 *fastjson.Value) {
+					if err != nil {
+						return
+					}
+					var e0 resource.Quantity
+					err = decode.Quantity(v0, &e0)
+					if err != nil {
+						err = decode.At(k0, err)
+						return
+					}
+					m0[ResourceName(k0)] = e0
+				})
+				x.Capacity = m0
+			}
+		case "allocatable":
+			if o0, e := decode.Object(v); e != nil {
+				err = e
+			} else if o0 == nil {
+				x.Allocatable = nil
+			} else {
+				m0 := make(ResourceList, o0.Len())
+				o0.Visit(func(k0 []byte, v0 *fastjson.Value) {
+					if err != nil {
+						return
+					}
+					var e0 resource.Quantity
+					err = decode.Quantity(v0, &e0)
+					if err != nil {
+						err = decode.At(k0, err)
+						return
+					}
+					m0[ResourceName(k0)] = e0
+				})
+				x.Allocatable = m0
+			}
+		case "phase":
+			err = decode.String(v, &x.Phase)
+		case "conditions":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Conditions = nil
+			} else {
+				s0 := make([]NodeCondition, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Conditions = s0
+			}
+		case "addresses":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Addresses = nil
+			} else {
+				s0 := make([]NodeAddress, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Addresses = s0
+			}
+		case "daemonEndpoints":
+			err = x.DaemonEndpoints.DecodeJSON(v)
+		case "nodeInfo":
+			err = x.NodeInfo.DecodeJSON(v)
+		case "images":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Images = nil
+			} else {
+				s0 := make([]ContainerImage, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Images = s0
+			}
+		case "volumesInUse":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.VolumesInUse = nil
+			} else {
+				s0 := make([]UniqueVolumeName, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.VolumesInUse = s0
+			}
+		case "volumesAttached":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.VolumesAttached = nil
+			} else {
+				s0 := make([]AttachedVolume, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.VolumesAttached = s0
+			}
+		case "config":
+			if v.Type() == fastjson.TypeNull {
+				x.Config = nil
+			} else {
+				p0 := new(NodeConfigStatus)
+				err = (*p0).DecodeJSON(v)
+				x.Config = p0
+			}
+		case "runtimeHandlers":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.RuntimeHandlers = nil
+			} else {
+				s0 := make([]NodeRuntimeHandler, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.RuntimeHandlers = s0
+			}
+		case "features":
+			if v.Type() == fastjson.TypeNull {
+				x.Features = nil
+			} else {
+				p0 := new(NodeFeatures)
+				err = (*p0).DecodeJSON(v)
+				x.Features = p0
+			}
+		case "declaredFeatures":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.DeclaredFeatures = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.DeclaredFeatures = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // NodeSwapStatus mirrors k8s.io/api/core/v1.NodeSwapStatus.
 type NodeSwapStatus struct {
 	Capacity *int64 `json:"capacity,omitempty"`
@@ -3453,6 +7406,34 @@ func (in *NodeSwapStatus) DeepCopy() *NodeSwapStatus {
 	out := new(NodeSwapStatus)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeSwapStatus) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "capacity":
+			if v.Type() == fastjson.TypeNull {
+				x.Capacity = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.Capacity = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // NodeSystemInfo mirrors k8s.io/api/core/v1.NodeSystemInfo.
@@ -3497,6 +7478,62 @@ func (in *NodeSystemInfo) DeepCopy() *NodeSystemInfo {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *NodeSystemInfo) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "machineID":
+			err = decode.String(v, &x.MachineID)
+		case "systemUUID":
+			err = decode.String(v, &x.SystemUUID)
+		case "bootID":
+			err = decode.String(v, &x.BootID)
+		case "kernelVersion":
+			err = decode.String(v, &x.KernelVersion)
+		case "osImage":
+			err = decode.String(v, &x.OSImage)
+		case "containerRuntimeVersion":
+			err = decode.String(v, &x.ContainerRuntimeVersion)
+		case "kubeletVersion":
+			err = decode.String(v, &x.KubeletVersion)
+		case "kubeProxyVersion":
+			err = decode.String(v, &x.KubeProxyVersion)
+		case "operatingSystem":
+			err = decode.String(v, &x.OperatingSystem)
+		case "architecture":
+			err = decode.String(v, &x.Architecture)
+		case "swap":
+			if v.Type() == fastjson.TypeNull {
+				x.Swap = nil
+			} else {
+				p0 := new(NodeSwapStatus)
+				err = (*p0).DecodeJSON(v)
+				x.Swap = p0
+			}
+		case "runningInUserNamespace":
+			if v.Type() == fastjson.TypeNull {
+				x.RunningInUserNamespace = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.RunningInUserNamespace = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // OSName mirrors k8s.io/api/core/v1.OSName.
 type OSName string
 
@@ -3519,6 +7556,30 @@ func (in *ObjectFieldSelector) DeepCopy() *ObjectFieldSelector {
 	out := new(ObjectFieldSelector)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ObjectFieldSelector) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "apiVersion":
+			err = decode.String(v, &x.APIVersion)
+		case "fieldPath":
+			err = decode.String(v, &x.FieldPath)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // PersistentVolumeAccessMode mirrors k8s.io/api/core/v1.PersistentVolumeAccessMode.
@@ -3591,6 +7652,94 @@ func (in *PersistentVolumeClaimSpec) DeepCopy() *PersistentVolumeClaimSpec {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PersistentVolumeClaimSpec) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "accessModes":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.AccessModes = nil
+			} else {
+				s0 := make([]PersistentVolumeAccessMode, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.AccessModes = s0
+			}
+		case "selector":
+			if v.Type() == fastjson.TypeNull {
+				x.Selector = nil
+			} else {
+				p0 := new(metav1.LabelSelector)
+				err = (*p0).DecodeJSON(v)
+				x.Selector = p0
+			}
+		case "resources":
+			err = x.Resources.DecodeJSON(v)
+		case "volumeName":
+			err = decode.String(v, &x.VolumeName)
+		case "storageClassName":
+			if v.Type() == fastjson.TypeNull {
+				x.StorageClassName = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.StorageClassName = p0
+			}
+		case "volumeMode":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeMode = nil
+			} else {
+				p0 := new(PersistentVolumeMode)
+				err = decode.String(v, &(*p0))
+				x.VolumeMode = p0
+			}
+		case "dataSource":
+			if v.Type() == fastjson.TypeNull {
+				x.DataSource = nil
+			} else {
+				p0 := new(TypedLocalObjectReference)
+				err = (*p0).DecodeJSON(v)
+				x.DataSource = p0
+			}
+		case "dataSourceRef":
+			if v.Type() == fastjson.TypeNull {
+				x.DataSourceRef = nil
+			} else {
+				p0 := new(TypedObjectReference)
+				err = (*p0).DecodeJSON(v)
+				x.DataSourceRef = p0
+			}
+		case "volumeAttributesClassName":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeAttributesClassName = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.VolumeAttributesClassName = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // PersistentVolumeClaimTemplate mirrors k8s.io/api/core/v1.PersistentVolumeClaimTemplate.
 type PersistentVolumeClaimTemplate struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -3614,6 +7763,30 @@ func (in *PersistentVolumeClaimTemplate) DeepCopy() *PersistentVolumeClaimTempla
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PersistentVolumeClaimTemplate) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "metadata":
+			err = x.ObjectMeta.DecodeJSON(v)
+		case "spec":
+			err = x.Spec.DecodeJSON(v)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // PersistentVolumeClaimVolumeSource mirrors k8s.io/api/core/v1.PersistentVolumeClaimVolumeSource.
 type PersistentVolumeClaimVolumeSource struct {
 	ClaimName string `json:"claimName"`
@@ -3633,6 +7806,30 @@ func (in *PersistentVolumeClaimVolumeSource) DeepCopy() *PersistentVolumeClaimVo
 	out := new(PersistentVolumeClaimVolumeSource)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PersistentVolumeClaimVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "claimName":
+			err = decode.String(v, &x.ClaimName)
+		case "readOnly":
+			err = decode.Bool(v, &x.ReadOnly)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // PersistentVolumeMode mirrors k8s.io/api/core/v1.PersistentVolumeMode.
@@ -3659,6 +7856,30 @@ func (in *PhotonPersistentDiskVolumeSource) DeepCopy() *PhotonPersistentDiskVolu
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PhotonPersistentDiskVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "pdID":
+			err = decode.String(v, &x.PdID)
+		case "fsType":
+			err = decode.String(v, &x.FSType)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // Pod mirrors k8s.io/api/core/v1.Pod.
 type Pod struct {
 	metav1.TypeMeta   `json:""`
@@ -3683,6 +7904,36 @@ func (in *Pod) DeepCopy() *Pod {
 	out := new(Pod)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *Pod) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "kind":
+			err = decode.String(v, &x.TypeMeta.Kind)
+		case "apiVersion":
+			err = decode.String(v, &x.TypeMeta.APIVersion)
+		case "metadata":
+			err = x.ObjectMeta.DecodeJSON(v)
+		case "spec":
+			err = x.Spec.DecodeJSON(v)
+		case "status":
+			err = x.Status.DecodeJSON(v)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // PodAffinity mirrors k8s.io/api/core/v1.PodAffinity.
@@ -3720,6 +7971,58 @@ func (in *PodAffinity) DeepCopy() *PodAffinity {
 	out := new(PodAffinity)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodAffinity) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "requiredDuringSchedulingIgnoredDuringExecution":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.RequiredDuringSchedulingIgnoredDuringExecution = nil
+			} else {
+				s0 := make([]PodAffinityTerm, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.RequiredDuringSchedulingIgnoredDuringExecution = s0
+			}
+		case "preferredDuringSchedulingIgnoredDuringExecution":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.PreferredDuringSchedulingIgnoredDuringExecution = nil
+			} else {
+				s0 := make([]WeightedPodAffinityTerm, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.PreferredDuringSchedulingIgnoredDuringExecution = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // PodAffinityTerm mirrors k8s.io/api/core/v1.PodAffinityTerm.
@@ -3774,6 +8077,92 @@ func (in *PodAffinityTerm) DeepCopy() *PodAffinityTerm {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodAffinityTerm) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "labelSelector":
+			if v.Type() == fastjson.TypeNull {
+				x.LabelSelector = nil
+			} else {
+				p0 := new(metav1.LabelSelector)
+				err = (*p0).DecodeJSON(v)
+				x.LabelSelector = p0
+			}
+		case "namespaces":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Namespaces = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Namespaces = s0
+			}
+		case "topologyKey":
+			err = decode.String(v, &x.TopologyKey)
+		case "namespaceSelector":
+			if v.Type() == fastjson.TypeNull {
+				x.NamespaceSelector = nil
+			} else {
+				p0 := new(metav1.LabelSelector)
+				err = (*p0).DecodeJSON(v)
+				x.NamespaceSelector = p0
+			}
+		case "matchLabelKeys":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.MatchLabelKeys = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.MatchLabelKeys = s0
+			}
+		case "mismatchLabelKeys":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.MismatchLabelKeys = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.MismatchLabelKeys = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // PodAntiAffinity mirrors k8s.io/api/core/v1.PodAntiAffinity.
 type PodAntiAffinity struct {
 	RequiredDuringSchedulingIgnoredDuringExecution  []PodAffinityTerm         `json:"requiredDuringSchedulingIgnoredDuringExecution,omitempty"`
@@ -3809,6 +8198,58 @@ func (in *PodAntiAffinity) DeepCopy() *PodAntiAffinity {
 	out := new(PodAntiAffinity)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodAntiAffinity) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "requiredDuringSchedulingIgnoredDuringExecution":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.RequiredDuringSchedulingIgnoredDuringExecution = nil
+			} else {
+				s0 := make([]PodAffinityTerm, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.RequiredDuringSchedulingIgnoredDuringExecution = s0
+			}
+		case "preferredDuringSchedulingIgnoredDuringExecution":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.PreferredDuringSchedulingIgnoredDuringExecution = nil
+			} else {
+				s0 := make([]WeightedPodAffinityTerm, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.PreferredDuringSchedulingIgnoredDuringExecution = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // PodCertificateProjection mirrors k8s.io/api/core/v1.PodCertificateProjection.
@@ -3855,6 +8296,73 @@ func (in *PodCertificateProjection) DeepCopy() *PodCertificateProjection {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodCertificateProjection) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "signerName":
+			err = decode.String(v, &x.SignerName)
+		case "keyType":
+			err = decode.String(v, &x.KeyType)
+		case "maxExpirationSeconds":
+			if v.Type() == fastjson.TypeNull {
+				x.MaxExpirationSeconds = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.MaxExpirationSeconds = p0
+			}
+		case "credentialBundlePath":
+			err = decode.String(v, &x.CredentialBundlePath)
+		case "keyPath":
+			err = decode.String(v, &x.KeyPath)
+		case "certificateChainPath":
+			err = decode.String(v, &x.CertificateChainPath)
+		case "userAnnotations":
+			if o0, e := decode.Object(v); e != nil {
+				err = e
+			} else if o0 == nil {
+				x.UserAnnotations = nil
+			} else {
+				m0 := make(map[string]string, o0.Len())
+				o0.Visit(func(k0 []byte, v0 *fastjson.Value) {
+					if err != nil {
+						return
+					}
+					var e0 string
+					err = decode.String(v0, &e0)
+					if err != nil {
+						err = decode.At(k0, err)
+						return
+					}
+					m0[string(k0)] = e0
+				})
+				x.UserAnnotations = m0
+			}
+		case "user":
+			if v.Type() == fastjson.TypeNull {
+				x.User = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.User = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // PodCondition mirrors k8s.io/api/core/v1.PodCondition.
 type PodCondition struct {
 	Type               PodConditionType `json:"type"`
@@ -3879,6 +8387,40 @@ func (in *PodCondition) DeepCopy() *PodCondition {
 	out := new(PodCondition)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodCondition) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "type":
+			err = decode.String(v, &x.Type)
+		case "observedGeneration":
+			err = decode.Int64(v, &x.ObservedGeneration)
+		case "status":
+			err = decode.String(v, &x.Status)
+		case "lastProbeTime":
+			err = x.LastProbeTime.DecodeJSON(v)
+		case "lastTransitionTime":
+			err = x.LastTransitionTime.DecodeJSON(v)
+		case "reason":
+			err = decode.String(v, &x.Reason)
+		case "message":
+			err = decode.String(v, &x.Message)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // PodConditionType mirrors k8s.io/api/core/v1.PodConditionType.
@@ -3924,6 +8466,74 @@ func (in *PodDNSConfig) DeepCopy() *PodDNSConfig {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodDNSConfig) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "nameservers":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Nameservers = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Nameservers = s0
+			}
+		case "searches":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Searches = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Searches = s0
+			}
+		case "options":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Options = nil
+			} else {
+				s0 := make([]PodDNSConfigOption, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Options = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // PodDNSConfigOption mirrors k8s.io/api/core/v1.PodDNSConfigOption.
 type PodDNSConfigOption struct {
 	Name  string  `json:"name,omitempty"`
@@ -3948,6 +8558,36 @@ func (in *PodDNSConfigOption) DeepCopy() *PodDNSConfigOption {
 	out := new(PodDNSConfigOption)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodDNSConfigOption) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "value":
+			if v.Type() == fastjson.TypeNull {
+				x.Value = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.Value = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // PodExtendedResourceClaimStatus mirrors k8s.io/api/core/v1.PodExtendedResourceClaimStatus.
@@ -3976,6 +8616,44 @@ func (in *PodExtendedResourceClaimStatus) DeepCopy() *PodExtendedResourceClaimSt
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodExtendedResourceClaimStatus) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "requestMappings":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.RequestMappings = nil
+			} else {
+				s0 := make([]ContainerExtendedResourceRequest, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.RequestMappings = s0
+			}
+		case "resourceClaimName":
+			err = decode.String(v, &x.ResourceClaimName)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // PodFSGroupChangePolicy mirrors k8s.io/api/core/v1.PodFSGroupChangePolicy.
 type PodFSGroupChangePolicy string
 
@@ -3999,6 +8677,28 @@ func (in *PodIP) DeepCopy() *PodIP {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodIP) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "ip":
+			err = decode.String(v, &x.IP)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // PodOS mirrors k8s.io/api/core/v1.PodOS.
 type PodOS struct {
 	Name OSName `json:"name"`
@@ -4017,6 +8717,28 @@ func (in *PodOS) DeepCopy() *PodOS {
 	out := new(PodOS)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodOS) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // PodPhase mirrors k8s.io/api/core/v1.PodPhase.
@@ -4043,6 +8765,28 @@ func (in *PodReadinessGate) DeepCopy() *PodReadinessGate {
 	out := new(PodReadinessGate)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodReadinessGate) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "conditionType":
+			err = decode.String(v, &x.ConditionType)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // PodResizeStatus mirrors k8s.io/api/core/v1.PodResizeStatus.
@@ -4080,6 +8824,44 @@ func (in *PodResourceClaim) DeepCopy() *PodResourceClaim {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodResourceClaim) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "resourceClaimName":
+			if v.Type() == fastjson.TypeNull {
+				x.ResourceClaimName = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.ResourceClaimName = p0
+			}
+		case "resourceClaimTemplateName":
+			if v.Type() == fastjson.TypeNull {
+				x.ResourceClaimTemplateName = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.ResourceClaimTemplateName = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // PodResourceClaimStatus mirrors k8s.io/api/core/v1.PodResourceClaimStatus.
 type PodResourceClaimStatus struct {
 	Name              string  `json:"name"`
@@ -4106,6 +8888,36 @@ func (in *PodResourceClaimStatus) DeepCopy() *PodResourceClaimStatus {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodResourceClaimStatus) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "resourceClaimName":
+			if v.Type() == fastjson.TypeNull {
+				x.ResourceClaimName = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.ResourceClaimName = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // PodSELinuxChangePolicy mirrors k8s.io/api/core/v1.PodSELinuxChangePolicy.
 type PodSELinuxChangePolicy string
 
@@ -4127,6 +8939,28 @@ func (in *PodSchedulingGate) DeepCopy() *PodSchedulingGate {
 	out := new(PodSchedulingGate)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodSchedulingGate) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // PodSchedulingGroup mirrors k8s.io/api/core/v1.PodSchedulingGroup.
@@ -4152,6 +8986,34 @@ func (in *PodSchedulingGroup) DeepCopy() *PodSchedulingGroup {
 	out := new(PodSchedulingGroup)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodSchedulingGroup) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "podGroupName":
+			if v.Type() == fastjson.TypeNull {
+				x.PodGroupName = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.PodGroupName = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // PodSecurityContext mirrors k8s.io/api/core/v1.PodSecurityContext.
@@ -4252,6 +9114,146 @@ func (in *PodSecurityContext) DeepCopy() *PodSecurityContext {
 	out := new(PodSecurityContext)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodSecurityContext) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "seLinuxOptions":
+			if v.Type() == fastjson.TypeNull {
+				x.SELinuxOptions = nil
+			} else {
+				p0 := new(SELinuxOptions)
+				err = (*p0).DecodeJSON(v)
+				x.SELinuxOptions = p0
+			}
+		case "windowsOptions":
+			if v.Type() == fastjson.TypeNull {
+				x.WindowsOptions = nil
+			} else {
+				p0 := new(WindowsSecurityContextOptions)
+				err = (*p0).DecodeJSON(v)
+				x.WindowsOptions = p0
+			}
+		case "runAsUser":
+			if v.Type() == fastjson.TypeNull {
+				x.RunAsUser = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.RunAsUser = p0
+			}
+		case "runAsGroup":
+			if v.Type() == fastjson.TypeNull {
+				x.RunAsGroup = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.RunAsGroup = p0
+			}
+		case "runAsNonRoot":
+			if v.Type() == fastjson.TypeNull {
+				x.RunAsNonRoot = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.RunAsNonRoot = p0
+			}
+		case "supplementalGroups":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.SupplementalGroups = nil
+			} else {
+				s0 := make([]int64, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.Int64(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.SupplementalGroups = s0
+			}
+		case "supplementalGroupsPolicy":
+			if v.Type() == fastjson.TypeNull {
+				x.SupplementalGroupsPolicy = nil
+			} else {
+				p0 := new(SupplementalGroupsPolicy)
+				err = decode.String(v, &(*p0))
+				x.SupplementalGroupsPolicy = p0
+			}
+		case "fsGroup":
+			if v.Type() == fastjson.TypeNull {
+				x.FSGroup = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.FSGroup = p0
+			}
+		case "sysctls":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Sysctls = nil
+			} else {
+				s0 := make([]Sysctl, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Sysctls = s0
+			}
+		case "fsGroupChangePolicy":
+			if v.Type() == fastjson.TypeNull {
+				x.FSGroupChangePolicy = nil
+			} else {
+				p0 := new(PodFSGroupChangePolicy)
+				err = decode.String(v, &(*p0))
+				x.FSGroupChangePolicy = p0
+			}
+		case "seccompProfile":
+			if v.Type() == fastjson.TypeNull {
+				x.SeccompProfile = nil
+			} else {
+				p0 := new(SeccompProfile)
+				err = (*p0).DecodeJSON(v)
+				x.SeccompProfile = p0
+			}
+		case "appArmorProfile":
+			if v.Type() == fastjson.TypeNull {
+				x.AppArmorProfile = nil
+			} else {
+				p0 := new(AppArmorProfile)
+				err = (*p0).DecodeJSON(v)
+				x.AppArmorProfile = p0
+			}
+		case "seLinuxChangePolicy":
+			if v.Type() == fastjson.TypeNull {
+				x.SELinuxChangePolicy = nil
+			} else {
+				p0 := new(PodSELinuxChangePolicy)
+				err = decode.String(v, &(*p0))
+				x.SELinuxChangePolicy = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // PodSpec mirrors k8s.io/api/core/v1.PodSpec.
@@ -4509,6 +9511,420 @@ func (in *PodSpec) DeepCopy() *PodSpec {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodSpec) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "volumes":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Volumes = nil
+			} else {
+				s0 := make([]Volume, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Volumes = s0
+			}
+		case "initContainers":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.InitContainers = nil
+			} else {
+				s0 := make([]Container, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.InitContainers = s0
+			}
+		case "containers":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Containers = nil
+			} else {
+				s0 := make([]Container, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Containers = s0
+			}
+		case "ephemeralContainers":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.EphemeralContainers = nil
+			} else {
+				s0 := make([]EphemeralContainer, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.EphemeralContainers = s0
+			}
+		case "restartPolicy":
+			err = decode.String(v, &x.RestartPolicy)
+		case "terminationGracePeriodSeconds":
+			if v.Type() == fastjson.TypeNull {
+				x.TerminationGracePeriodSeconds = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.TerminationGracePeriodSeconds = p0
+			}
+		case "activeDeadlineSeconds":
+			if v.Type() == fastjson.TypeNull {
+				x.ActiveDeadlineSeconds = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.ActiveDeadlineSeconds = p0
+			}
+		case "dnsPolicy":
+			err = decode.String(v, &x.DNSPolicy)
+		case "nodeSelector":
+			if o0, e := decode.Object(v); e != nil {
+				err = e
+			} else if o0 == nil {
+				x.NodeSelector = nil
+			} else {
+				m0 := make(map[string]string, o0.Len())
+				o0.Visit(func(k0 []byte, v0 *fastjson.Value) {
+					if err != nil {
+						return
+					}
+					var e0 string
+					err = decode.String(v0, &e0)
+					if err != nil {
+						err = decode.At(k0, err)
+						return
+					}
+					m0[string(k0)] = e0
+				})
+				x.NodeSelector = m0
+			}
+		case "serviceAccountName":
+			err = decode.String(v, &x.ServiceAccountName)
+		case "serviceAccount":
+			err = decode.String(v, &x.DeprecatedServiceAccount)
+		case "automountServiceAccountToken":
+			if v.Type() == fastjson.TypeNull {
+				x.AutomountServiceAccountToken = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.AutomountServiceAccountToken = p0
+			}
+		case "nodeName":
+			err = decode.String(v, &x.NodeName)
+		case "hostNetwork":
+			err = decode.Bool(v, &x.HostNetwork)
+		case "hostPID":
+			err = decode.Bool(v, &x.HostPID)
+		case "hostIPC":
+			err = decode.Bool(v, &x.HostIPC)
+		case "shareProcessNamespace":
+			if v.Type() == fastjson.TypeNull {
+				x.ShareProcessNamespace = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.ShareProcessNamespace = p0
+			}
+		case "securityContext":
+			if v.Type() == fastjson.TypeNull {
+				x.SecurityContext = nil
+			} else {
+				p0 := new(PodSecurityContext)
+				err = (*p0).DecodeJSON(v)
+				x.SecurityContext = p0
+			}
+		case "imagePullSecrets":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.ImagePullSecrets = nil
+			} else {
+				s0 := make([]LocalObjectReference, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.ImagePullSecrets = s0
+			}
+		case "hostname":
+			err = decode.String(v, &x.Hostname)
+		case "subdomain":
+			err = decode.String(v, &x.Subdomain)
+		case "affinity":
+			if v.Type() == fastjson.TypeNull {
+				x.Affinity = nil
+			} else {
+				p0 := new(Affinity)
+				err = (*p0).DecodeJSON(v)
+				x.Affinity = p0
+			}
+		case "schedulerName":
+			err = decode.String(v, &x.SchedulerName)
+		case "tolerations":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Tolerations = nil
+			} else {
+				s0 := make([]Toleration, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Tolerations = s0
+			}
+		case "hostAliases":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.HostAliases = nil
+			} else {
+				s0 := make([]HostAlias, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.HostAliases = s0
+			}
+		case "priorityClassName":
+			err = decode.String(v, &x.PriorityClassName)
+		case "priority":
+			if v.Type() == fastjson.TypeNull {
+				x.Priority = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.Priority = p0
+			}
+		case "dnsConfig":
+			if v.Type() == fastjson.TypeNull {
+				x.DNSConfig = nil
+			} else {
+				p0 := new(PodDNSConfig)
+				err = (*p0).DecodeJSON(v)
+				x.DNSConfig = p0
+			}
+		case "readinessGates":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.ReadinessGates = nil
+			} else {
+				s0 := make([]PodReadinessGate, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.ReadinessGates = s0
+			}
+		case "runtimeClassName":
+			if v.Type() == fastjson.TypeNull {
+				x.RuntimeClassName = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.RuntimeClassName = p0
+			}
+		case "enableServiceLinks":
+			if v.Type() == fastjson.TypeNull {
+				x.EnableServiceLinks = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.EnableServiceLinks = p0
+			}
+		case "preemptionPolicy":
+			if v.Type() == fastjson.TypeNull {
+				x.PreemptionPolicy = nil
+			} else {
+				p0 := new(PreemptionPolicy)
+				err = decode.String(v, &(*p0))
+				x.PreemptionPolicy = p0
+			}
+		case "overhead":
+			if o0, e := decode.Object(v); e != nil {
+				err = e
+			} else if o0 == nil {
+				x.Overhead = nil
+			} else {
+				m0 := make(ResourceList, o0.Len())
+				o0.Visit(func(k0 []byte, v0 *fastjson.Value) {
+					if err != nil {
+						return
+					}
+					var e0 resource.Quantity
+					err = decode.Quantity(v0, &e0)
+					if err != nil {
+						err = decode.At(k0, err)
+						return
+					}
+					m0[ResourceName(k0)] = e0
+				})
+				x.Overhead = m0
+			}
+		case "topologySpreadConstraints":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.TopologySpreadConstraints = nil
+			} else {
+				s0 := make([]TopologySpreadConstraint, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.TopologySpreadConstraints = s0
+			}
+		case "setHostnameAsFQDN":
+			if v.Type() == fastjson.TypeNull {
+				x.SetHostnameAsFQDN = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.SetHostnameAsFQDN = p0
+			}
+		case "os":
+			if v.Type() == fastjson.TypeNull {
+				x.OS = nil
+			} else {
+				p0 := new(PodOS)
+				err = (*p0).DecodeJSON(v)
+				x.OS = p0
+			}
+		case "hostUsers":
+			if v.Type() == fastjson.TypeNull {
+				x.HostUsers = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.HostUsers = p0
+			}
+		case "schedulingGates":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.SchedulingGates = nil
+			} else {
+				s0 := make([]PodSchedulingGate, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.SchedulingGates = s0
+			}
+		case "resourceClaims":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.ResourceClaims = nil
+			} else {
+				s0 := make([]PodResourceClaim, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.ResourceClaims = s0
+			}
+		case "resources":
+			if v.Type() == fastjson.TypeNull {
+				x.Resources = nil
+			} else {
+				p0 := new(ResourceRequirements)
+				err = (*p0).DecodeJSON(v)
+				x.Resources = p0
+			}
+		case "hostnameOverride":
+			if v.Type() == fastjson.TypeNull {
+				x.HostnameOverride = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.HostnameOverride = p0
+			}
+		case "schedulingGroup":
+			if v.Type() == fastjson.TypeNull {
+				x.SchedulingGroup = nil
+			} else {
+				p0 := new(PodSchedulingGroup)
+				err = (*p0).DecodeJSON(v)
+				x.SchedulingGroup = p0
+			}
+		case "evictionResponders":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.EvictionResponders = nil
+			} else {
+				s0 := make([]EvictionResponder, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.EvictionResponders = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // PodStatus mirrors k8s.io/api/core/v1.PodStatus.
 type PodStatus struct {
 	ObservedGeneration                   int64                                `json:"observedGeneration,omitempty"`
@@ -4639,6 +10055,233 @@ func (in *PodStatus) DeepCopy() *PodStatus {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodStatus) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "observedGeneration":
+			err = decode.Int64(v, &x.ObservedGeneration)
+		case "phase":
+			err = decode.String(v, &x.Phase)
+		case "conditions":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Conditions = nil
+			} else {
+				s0 := make([]PodCondition, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Conditions = s0
+			}
+		case "message":
+			err = decode.String(v, &x.Message)
+		case "reason":
+			err = decode.String(v, &x.Reason)
+		case "nominatedNodeName":
+			err = decode.String(v, &x.NominatedNodeName)
+		case "hostIP":
+			err = decode.String(v, &x.HostIP)
+		case "hostIPs":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.HostIPs = nil
+			} else {
+				s0 := make([]HostIP, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.HostIPs = s0
+			}
+		case "podIP":
+			err = decode.String(v, &x.PodIP)
+		case "podIPs":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.PodIPs = nil
+			} else {
+				s0 := make([]PodIP, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.PodIPs = s0
+			}
+		case "startTime":
+			if v.Type() == fastjson.TypeNull {
+				x.StartTime = nil
+			} else {
+				p0 := new(metav1.Time)
+				err = (*p0).DecodeJSON(v)
+				x.StartTime = p0
+			}
+		case "initContainerStatuses":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.InitContainerStatuses = nil
+			} else {
+				s0 := make([]ContainerStatus, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.InitContainerStatuses = s0
+			}
+		case "containerStatuses":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.ContainerStatuses = nil
+			} else {
+				s0 := make([]ContainerStatus, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.ContainerStatuses = s0
+			}
+		case "qosClass":
+			err = decode.String(v, &x.QOSClass)
+		case "ephemeralContainerStatuses":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.EphemeralContainerStatuses = nil
+			} else {
+				s0 := make([]ContainerStatus, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.EphemeralContainerStatuses = s0
+			}
+		case "resize":
+			err = decode.String(v, &x.Resize)
+		case "resourceClaimStatuses":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.ResourceClaimStatuses = nil
+			} else {
+				s0 := make([]PodResourceClaimStatus, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.ResourceClaimStatuses = s0
+			}
+		case "extendedResourceClaimStatus":
+			if v.Type() == fastjson.TypeNull {
+				x.ExtendedResourceClaimStatus = nil
+			} else {
+				p0 := new(PodExtendedResourceClaimStatus)
+				err = (*p0).DecodeJSON(v)
+				x.ExtendedResourceClaimStatus = p0
+			}
+		case "allocatedResources":
+			if o0, e := decode.Object(v); e != nil {
+				err = e
+			} else if o0 == nil {
+				x.AllocatedResources = nil
+			} else {
+				m0 := make(ResourceList, o0.Len())
+				o0.Visit(func(k0 []byte, v0 *fastjson.Value) {
+					if err != nil {
+						return
+					}
+					var e0 resource.Quantity
+					err = decode.Quantity(v0, &e0)
+					if err != nil {
+						err = decode.At(k0, err)
+						return
+					}
+					m0[ResourceName(k0)] = e0
+				})
+				x.AllocatedResources = m0
+			}
+		case "resources":
+			if v.Type() == fastjson.TypeNull {
+				x.Resources = nil
+			} else {
+				p0 := new(ResourceRequirements)
+				err = (*p0).DecodeJSON(v)
+				x.Resources = p0
+			}
+		case "nodeAllocatableResourceClaimStatuses":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.NodeAllocatableResourceClaimStatuses = nil
+			} else {
+				s0 := make([]NodeAllocatableResourceClaimStatus, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.NodeAllocatableResourceClaimStatuses = s0
+			}
+		case "volumeHealth":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.VolumeHealth = nil
+			} else {
+				s0 := make([]PodVolumeHealth, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.VolumeHealth = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // PodTemplateSpec mirrors k8s.io/api/core/v1.PodTemplateSpec.
 type PodTemplateSpec struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -4660,6 +10303,30 @@ func (in *PodTemplateSpec) DeepCopy() *PodTemplateSpec {
 	out := new(PodTemplateSpec)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodTemplateSpec) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "metadata":
+			err = x.ObjectMeta.DecodeJSON(v)
+		case "spec":
+			err = x.Spec.DecodeJSON(v)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // PodVolumeHealth mirrors k8s.io/api/core/v1.PodVolumeHealth.
@@ -4689,6 +10356,46 @@ func (in *PodVolumeHealth) DeepCopy() *PodVolumeHealth {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PodVolumeHealth) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "healthConditions":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.HealthConditions = nil
+			} else {
+				s0 := make([]VolumeHealthCondition, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.HealthConditions = s0
+			}
+		case "lastTransitionTime":
+			err = x.LastTransitionTime.DecodeJSON(v)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // PortworxVolumeSource mirrors k8s.io/api/core/v1.PortworxVolumeSource.
 type PortworxVolumeSource struct {
 	VolumeID string `json:"volumeID"`
@@ -4709,6 +10416,32 @@ func (in *PortworxVolumeSource) DeepCopy() *PortworxVolumeSource {
 	out := new(PortworxVolumeSource)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PortworxVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "volumeID":
+			err = decode.String(v, &x.VolumeID)
+		case "fsType":
+			err = decode.String(v, &x.FSType)
+		case "readOnly":
+			err = decode.Bool(v, &x.ReadOnly)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // PreemptionPolicy mirrors k8s.io/api/core/v1.PreemptionPolicy.
@@ -4734,6 +10467,30 @@ func (in *PreferredSchedulingTerm) DeepCopy() *PreferredSchedulingTerm {
 	out := new(PreferredSchedulingTerm)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *PreferredSchedulingTerm) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "weight":
+			err = decode.Int32(v, &x.Weight)
+		case "preference":
+			err = x.Preference.DecodeJSON(v)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // Probe mirrors k8s.io/api/core/v1.Probe.
@@ -4766,6 +10523,76 @@ func (in *Probe) DeepCopy() *Probe {
 	out := new(Probe)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *Probe) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "exec":
+			if v.Type() == fastjson.TypeNull {
+				x.ProbeHandler.Exec = nil
+			} else {
+				p0 := new(ExecAction)
+				err = (*p0).DecodeJSON(v)
+				x.ProbeHandler.Exec = p0
+			}
+		case "httpGet":
+			if v.Type() == fastjson.TypeNull {
+				x.ProbeHandler.HTTPGet = nil
+			} else {
+				p0 := new(HTTPGetAction)
+				err = (*p0).DecodeJSON(v)
+				x.ProbeHandler.HTTPGet = p0
+			}
+		case "tcpSocket":
+			if v.Type() == fastjson.TypeNull {
+				x.ProbeHandler.TCPSocket = nil
+			} else {
+				p0 := new(TCPSocketAction)
+				err = (*p0).DecodeJSON(v)
+				x.ProbeHandler.TCPSocket = p0
+			}
+		case "grpc":
+			if v.Type() == fastjson.TypeNull {
+				x.ProbeHandler.GRPC = nil
+			} else {
+				p0 := new(GRPCAction)
+				err = (*p0).DecodeJSON(v)
+				x.ProbeHandler.GRPC = p0
+			}
+		case "initialDelaySeconds":
+			err = decode.Int32(v, &x.InitialDelaySeconds)
+		case "timeoutSeconds":
+			err = decode.Int32(v, &x.TimeoutSeconds)
+		case "periodSeconds":
+			err = decode.Int32(v, &x.PeriodSeconds)
+		case "successThreshold":
+			err = decode.Int32(v, &x.SuccessThreshold)
+		case "failureThreshold":
+			err = decode.Int32(v, &x.FailureThreshold)
+		case "terminationGracePeriodSeconds":
+			if v.Type() == fastjson.TypeNull {
+				x.TerminationGracePeriodSeconds = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.TerminationGracePeriodSeconds = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // ProbeHandler mirrors k8s.io/api/core/v1.ProbeHandler.
@@ -4814,6 +10641,58 @@ func (in *ProbeHandler) DeepCopy() *ProbeHandler {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ProbeHandler) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "exec":
+			if v.Type() == fastjson.TypeNull {
+				x.Exec = nil
+			} else {
+				p0 := new(ExecAction)
+				err = (*p0).DecodeJSON(v)
+				x.Exec = p0
+			}
+		case "httpGet":
+			if v.Type() == fastjson.TypeNull {
+				x.HTTPGet = nil
+			} else {
+				p0 := new(HTTPGetAction)
+				err = (*p0).DecodeJSON(v)
+				x.HTTPGet = p0
+			}
+		case "tcpSocket":
+			if v.Type() == fastjson.TypeNull {
+				x.TCPSocket = nil
+			} else {
+				p0 := new(TCPSocketAction)
+				err = (*p0).DecodeJSON(v)
+				x.TCPSocket = p0
+			}
+		case "grpc":
+			if v.Type() == fastjson.TypeNull {
+				x.GRPC = nil
+			} else {
+				p0 := new(GRPCAction)
+				err = (*p0).DecodeJSON(v)
+				x.GRPC = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ProcMountType mirrors k8s.io/api/core/v1.ProcMountType.
 type ProcMountType string
 
@@ -4857,6 +10736,58 @@ func (in *ProjectedVolumeSource) DeepCopy() *ProjectedVolumeSource {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ProjectedVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "sources":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Sources = nil
+			} else {
+				s0 := make([]VolumeProjection, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Sources = s0
+			}
+		case "defaultMode":
+			if v.Type() == fastjson.TypeNull {
+				x.DefaultMode = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.DefaultMode = p0
+			}
+		case "defaultUser":
+			if v.Type() == fastjson.TypeNull {
+				x.DefaultUser = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.DefaultUser = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // Protocol mirrors k8s.io/api/core/v1.Protocol.
 type Protocol string
 
@@ -4886,6 +10817,38 @@ func (in *QuobyteVolumeSource) DeepCopy() *QuobyteVolumeSource {
 	out := new(QuobyteVolumeSource)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *QuobyteVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "registry":
+			err = decode.String(v, &x.Registry)
+		case "volume":
+			err = decode.String(v, &x.Volume)
+		case "readOnly":
+			err = decode.Bool(v, &x.ReadOnly)
+		case "user":
+			err = decode.String(v, &x.User)
+		case "group":
+			err = decode.String(v, &x.Group)
+		case "tenant":
+			err = decode.String(v, &x.Tenant)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // RBDVolumeSource mirrors k8s.io/api/core/v1.RBDVolumeSource.
@@ -4925,6 +10888,62 @@ func (in *RBDVolumeSource) DeepCopy() *RBDVolumeSource {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *RBDVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "monitors":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.CephMonitors = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.CephMonitors = s0
+			}
+		case "image":
+			err = decode.String(v, &x.RBDImage)
+		case "fsType":
+			err = decode.String(v, &x.FSType)
+		case "pool":
+			err = decode.String(v, &x.RBDPool)
+		case "user":
+			err = decode.String(v, &x.RadosUser)
+		case "keyring":
+			err = decode.String(v, &x.Keyring)
+		case "secretRef":
+			if v.Type() == fastjson.TypeNull {
+				x.SecretRef = nil
+			} else {
+				p0 := new(LocalObjectReference)
+				err = (*p0).DecodeJSON(v)
+				x.SecretRef = p0
+			}
+		case "readOnly":
+			err = decode.Bool(v, &x.ReadOnly)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // RecursiveReadOnlyMode mirrors k8s.io/api/core/v1.RecursiveReadOnlyMode.
 type RecursiveReadOnlyMode string
 
@@ -4949,6 +10968,30 @@ func (in *ResourceClaim) DeepCopy() *ResourceClaim {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ResourceClaim) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "request":
+			err = decode.String(v, &x.Request)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ResourceFieldSelector mirrors k8s.io/api/core/v1.ResourceFieldSelector.
 type ResourceFieldSelector struct {
 	ContainerName string            `json:"containerName,omitempty"`
@@ -4970,6 +11013,32 @@ func (in *ResourceFieldSelector) DeepCopy() *ResourceFieldSelector {
 	out := new(ResourceFieldSelector)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ResourceFieldSelector) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "containerName":
+			err = decode.String(v, &x.ContainerName)
+		case "resource":
+			err = decode.String(v, &x.Resource)
+		case "divisor":
+			err = decode.Quantity(v, &x.Divisor)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // ResourceHealth mirrors k8s.io/api/core/v1.ResourceHealth.
@@ -4997,6 +11066,38 @@ func (in *ResourceHealth) DeepCopy() *ResourceHealth {
 	out := new(ResourceHealth)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ResourceHealth) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "resourceID":
+			err = decode.String(v, &x.ResourceID)
+		case "health":
+			err = decode.String(v, &x.Health)
+		case "message":
+			if v.Type() == fastjson.TypeNull {
+				x.Message = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.Message = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // ResourceHealthStatus mirrors k8s.io/api/core/v1.ResourceHealthStatus.
@@ -5056,6 +11157,84 @@ func (in *ResourceRequirements) DeepCopy() *ResourceRequirements {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ResourceRequirements) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "limits":
+			if o0, e := decode.Object(v); e != nil {
+				err = e
+			} else if o0 == nil {
+				x.Limits = nil
+			} else {
+				m0 := make(ResourceList, o0.Len())
+				o0.Visit(func(k0 []byte, v0 *fastjson.Value) {
+					if err != nil {
+						return
+					}
+					var e0 resource.Quantity
+					err = decode.Quantity(v0, &e0)
+					if err != nil {
+						err = decode.At(k0, err)
+						return
+					}
+					m0[ResourceName(k0)] = e0
+				})
+				x.Limits = m0
+			}
+		case "requests":
+			if o0, e := decode.Object(v); e != nil {
+				err = e
+			} else if o0 == nil {
+				x.Requests = nil
+			} else {
+				m0 := make(ResourceList, o0.Len())
+				o0.Visit(func(k0 []byte, v0 *fastjson.Value) {
+					if err != nil {
+						return
+					}
+					var e0 resource.Quantity
+					err = decode.Quantity(v0, &e0)
+					if err != nil {
+						err = decode.At(k0, err)
+						return
+					}
+					m0[ResourceName(k0)] = e0
+				})
+				x.Requests = m0
+			}
+		case "claims":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Claims = nil
+			} else {
+				s0 := make([]ResourceClaim, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Claims = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ResourceResizeRestartPolicy mirrors k8s.io/api/core/v1.ResourceResizeRestartPolicy.
 type ResourceResizeRestartPolicy string
 
@@ -5088,6 +11267,44 @@ func (in *ResourceStatus) DeepCopy() *ResourceStatus {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ResourceStatus) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "resources":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Resources = nil
+			} else {
+				s0 := make([]ResourceHealth, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Resources = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // RestartPolicy mirrors k8s.io/api/core/v1.RestartPolicy.
 type RestartPolicy string
 
@@ -5112,6 +11329,34 @@ func (in *SELinuxOptions) DeepCopy() *SELinuxOptions {
 	out := new(SELinuxOptions)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *SELinuxOptions) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "user":
+			err = decode.String(v, &x.User)
+		case "role":
+			err = decode.String(v, &x.Role)
+		case "type":
+			err = decode.String(v, &x.Type)
+		case "level":
+			err = decode.String(v, &x.Level)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // ScaleIOVolumeSource mirrors k8s.io/api/core/v1.ScaleIOVolumeSource.
@@ -5148,6 +11393,52 @@ func (in *ScaleIOVolumeSource) DeepCopy() *ScaleIOVolumeSource {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ScaleIOVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "gateway":
+			err = decode.String(v, &x.Gateway)
+		case "system":
+			err = decode.String(v, &x.System)
+		case "secretRef":
+			if v.Type() == fastjson.TypeNull {
+				x.SecretRef = nil
+			} else {
+				p0 := new(LocalObjectReference)
+				err = (*p0).DecodeJSON(v)
+				x.SecretRef = p0
+			}
+		case "sslEnabled":
+			err = decode.Bool(v, &x.SSLEnabled)
+		case "protectionDomain":
+			err = decode.String(v, &x.ProtectionDomain)
+		case "storagePool":
+			err = decode.String(v, &x.StoragePool)
+		case "storageMode":
+			err = decode.String(v, &x.StorageMode)
+		case "volumeName":
+			err = decode.String(v, &x.VolumeName)
+		case "fsType":
+			err = decode.String(v, &x.FSType)
+		case "readOnly":
+			err = decode.Bool(v, &x.ReadOnly)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // SeccompProfile mirrors k8s.io/api/core/v1.SeccompProfile.
 type SeccompProfile struct {
 	Type             SeccompProfileType `json:"type"`
@@ -5172,6 +11463,36 @@ func (in *SeccompProfile) DeepCopy() *SeccompProfile {
 	out := new(SeccompProfile)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *SeccompProfile) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "type":
+			err = decode.String(v, &x.Type)
+		case "localhostProfile":
+			if v.Type() == fastjson.TypeNull {
+				x.LocalhostProfile = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.LocalhostProfile = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // SeccompProfileType mirrors k8s.io/api/core/v1.SeccompProfileType.
@@ -5203,6 +11524,36 @@ func (in *SecretEnvSource) DeepCopy() *SecretEnvSource {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *SecretEnvSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.LocalObjectReference.Name)
+		case "optional":
+			if v.Type() == fastjson.TypeNull {
+				x.Optional = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.Optional = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // SecretKeySelector mirrors k8s.io/api/core/v1.SecretKeySelector.
 type SecretKeySelector struct {
 	LocalObjectReference `json:""`
@@ -5228,6 +11579,38 @@ func (in *SecretKeySelector) DeepCopy() *SecretKeySelector {
 	out := new(SecretKeySelector)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *SecretKeySelector) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.LocalObjectReference.Name)
+		case "key":
+			err = decode.String(v, &x.Key)
+		case "optional":
+			if v.Type() == fastjson.TypeNull {
+				x.Optional = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.Optional = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // SecretProjection mirrors k8s.io/api/core/v1.SecretProjection.
@@ -5263,6 +11646,52 @@ func (in *SecretProjection) DeepCopy() *SecretProjection {
 	out := new(SecretProjection)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *SecretProjection) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.LocalObjectReference.Name)
+		case "items":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Items = nil
+			} else {
+				s0 := make([]KeyToPath, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Items = s0
+			}
+		case "optional":
+			if v.Type() == fastjson.TypeNull {
+				x.Optional = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.Optional = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // SecretVolumeSource mirrors k8s.io/api/core/v1.SecretVolumeSource.
@@ -5310,6 +11739,68 @@ func (in *SecretVolumeSource) DeepCopy() *SecretVolumeSource {
 	out := new(SecretVolumeSource)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *SecretVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "secretName":
+			err = decode.String(v, &x.SecretName)
+		case "items":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Items = nil
+			} else {
+				s0 := make([]KeyToPath, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Items = s0
+			}
+		case "defaultMode":
+			if v.Type() == fastjson.TypeNull {
+				x.DefaultMode = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.DefaultMode = p0
+			}
+		case "optional":
+			if v.Type() == fastjson.TypeNull {
+				x.Optional = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.Optional = p0
+			}
+		case "defaultUser":
+			if v.Type() == fastjson.TypeNull {
+				x.DefaultUser = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.DefaultUser = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // SecurityContext mirrors k8s.io/api/core/v1.SecurityContext.
@@ -5407,6 +11898,122 @@ func (in *SecurityContext) DeepCopy() *SecurityContext {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *SecurityContext) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "capabilities":
+			if v.Type() == fastjson.TypeNull {
+				x.Capabilities = nil
+			} else {
+				p0 := new(Capabilities)
+				err = (*p0).DecodeJSON(v)
+				x.Capabilities = p0
+			}
+		case "privileged":
+			if v.Type() == fastjson.TypeNull {
+				x.Privileged = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.Privileged = p0
+			}
+		case "seLinuxOptions":
+			if v.Type() == fastjson.TypeNull {
+				x.SELinuxOptions = nil
+			} else {
+				p0 := new(SELinuxOptions)
+				err = (*p0).DecodeJSON(v)
+				x.SELinuxOptions = p0
+			}
+		case "windowsOptions":
+			if v.Type() == fastjson.TypeNull {
+				x.WindowsOptions = nil
+			} else {
+				p0 := new(WindowsSecurityContextOptions)
+				err = (*p0).DecodeJSON(v)
+				x.WindowsOptions = p0
+			}
+		case "runAsUser":
+			if v.Type() == fastjson.TypeNull {
+				x.RunAsUser = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.RunAsUser = p0
+			}
+		case "runAsGroup":
+			if v.Type() == fastjson.TypeNull {
+				x.RunAsGroup = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.RunAsGroup = p0
+			}
+		case "runAsNonRoot":
+			if v.Type() == fastjson.TypeNull {
+				x.RunAsNonRoot = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.RunAsNonRoot = p0
+			}
+		case "readOnlyRootFilesystem":
+			if v.Type() == fastjson.TypeNull {
+				x.ReadOnlyRootFilesystem = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.ReadOnlyRootFilesystem = p0
+			}
+		case "allowPrivilegeEscalation":
+			if v.Type() == fastjson.TypeNull {
+				x.AllowPrivilegeEscalation = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.AllowPrivilegeEscalation = p0
+			}
+		case "procMount":
+			if v.Type() == fastjson.TypeNull {
+				x.ProcMount = nil
+			} else {
+				p0 := new(ProcMountType)
+				err = decode.String(v, &(*p0))
+				x.ProcMount = p0
+			}
+		case "seccompProfile":
+			if v.Type() == fastjson.TypeNull {
+				x.SeccompProfile = nil
+			} else {
+				p0 := new(SeccompProfile)
+				err = (*p0).DecodeJSON(v)
+				x.SeccompProfile = p0
+			}
+		case "appArmorProfile":
+			if v.Type() == fastjson.TypeNull {
+				x.AppArmorProfile = nil
+			} else {
+				p0 := new(AppArmorProfile)
+				err = (*p0).DecodeJSON(v)
+				x.AppArmorProfile = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // ServiceAccountTokenProjection mirrors k8s.io/api/core/v1.ServiceAccountTokenProjection.
 type ServiceAccountTokenProjection struct {
 	Audience          string `json:"audience,omitempty"`
@@ -5440,6 +12047,46 @@ func (in *ServiceAccountTokenProjection) DeepCopy() *ServiceAccountTokenProjecti
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ServiceAccountTokenProjection) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "audience":
+			err = decode.String(v, &x.Audience)
+		case "expirationSeconds":
+			if v.Type() == fastjson.TypeNull {
+				x.ExpirationSeconds = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.ExpirationSeconds = p0
+			}
+		case "path":
+			err = decode.String(v, &x.Path)
+		case "user":
+			if v.Type() == fastjson.TypeNull {
+				x.User = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.User = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // Signal mirrors k8s.io/api/core/v1.Signal.
 type Signal string
 
@@ -5461,6 +12108,28 @@ func (in *SleepAction) DeepCopy() *SleepAction {
 	out := new(SleepAction)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *SleepAction) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "seconds":
+			err = decode.Int64(v, &x.Seconds)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // StorageMedium mirrors k8s.io/api/core/v1.StorageMedium.
@@ -5495,6 +12164,42 @@ func (in *StorageOSVolumeSource) DeepCopy() *StorageOSVolumeSource {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *StorageOSVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "volumeName":
+			err = decode.String(v, &x.VolumeName)
+		case "volumeNamespace":
+			err = decode.String(v, &x.VolumeNamespace)
+		case "fsType":
+			err = decode.String(v, &x.FSType)
+		case "readOnly":
+			err = decode.Bool(v, &x.ReadOnly)
+		case "secretRef":
+			if v.Type() == fastjson.TypeNull {
+				x.SecretRef = nil
+			} else {
+				p0 := new(LocalObjectReference)
+				err = (*p0).DecodeJSON(v)
+				x.SecretRef = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // SupplementalGroupsPolicy mirrors k8s.io/api/core/v1.SupplementalGroupsPolicy.
 type SupplementalGroupsPolicy string
 
@@ -5519,6 +12224,30 @@ func (in *Sysctl) DeepCopy() *Sysctl {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *Sysctl) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "value":
+			err = decode.String(v, &x.Value)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // TCPSocketAction mirrors k8s.io/api/core/v1.TCPSocketAction.
 type TCPSocketAction struct {
 	Port intstr.IntOrString `json:"port"`
@@ -5538,6 +12267,30 @@ func (in *TCPSocketAction) DeepCopy() *TCPSocketAction {
 	out := new(TCPSocketAction)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *TCPSocketAction) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "port":
+			err = decode.IntOrString(v, &x.Port)
+		case "host":
+			err = decode.String(v, &x.Host)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // Taint mirrors k8s.io/api/core/v1.Taint.
@@ -5566,6 +12319,40 @@ func (in *Taint) DeepCopy() *Taint {
 	out := new(Taint)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *Taint) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "key":
+			err = decode.String(v, &x.Key)
+		case "value":
+			err = decode.String(v, &x.Value)
+		case "effect":
+			err = decode.String(v, &x.Effect)
+		case "timeAdded":
+			if v.Type() == fastjson.TypeNull {
+				x.TimeAdded = nil
+			} else {
+				p0 := new(metav1.Time)
+				err = (*p0).DecodeJSON(v)
+				x.TimeAdded = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // TaintEffect mirrors k8s.io/api/core/v1.TaintEffect.
@@ -5601,6 +12388,42 @@ func (in *Toleration) DeepCopy() *Toleration {
 	out := new(Toleration)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *Toleration) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "key":
+			err = decode.String(v, &x.Key)
+		case "operator":
+			err = decode.String(v, &x.Operator)
+		case "value":
+			err = decode.String(v, &x.Value)
+		case "effect":
+			err = decode.String(v, &x.Effect)
+		case "tolerationSeconds":
+			if v.Type() == fastjson.TypeNull {
+				x.TolerationSeconds = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.TolerationSeconds = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // TolerationOperator mirrors k8s.io/api/core/v1.TolerationOperator.
@@ -5659,6 +12482,80 @@ func (in *TopologySpreadConstraint) DeepCopy() *TopologySpreadConstraint {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *TopologySpreadConstraint) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "maxSkew":
+			err = decode.Int32(v, &x.MaxSkew)
+		case "topologyKey":
+			err = decode.String(v, &x.TopologyKey)
+		case "whenUnsatisfiable":
+			err = decode.String(v, &x.WhenUnsatisfiable)
+		case "labelSelector":
+			if v.Type() == fastjson.TypeNull {
+				x.LabelSelector = nil
+			} else {
+				p0 := new(metav1.LabelSelector)
+				err = (*p0).DecodeJSON(v)
+				x.LabelSelector = p0
+			}
+		case "minDomains":
+			if v.Type() == fastjson.TypeNull {
+				x.MinDomains = nil
+			} else {
+				p0 := new(int32)
+				err = decode.Int32(v, &(*p0))
+				x.MinDomains = p0
+			}
+		case "nodeAffinityPolicy":
+			if v.Type() == fastjson.TypeNull {
+				x.NodeAffinityPolicy = nil
+			} else {
+				p0 := new(NodeInclusionPolicy)
+				err = decode.String(v, &(*p0))
+				x.NodeAffinityPolicy = p0
+			}
+		case "nodeTaintsPolicy":
+			if v.Type() == fastjson.TypeNull {
+				x.NodeTaintsPolicy = nil
+			} else {
+				p0 := new(NodeInclusionPolicy)
+				err = decode.String(v, &(*p0))
+				x.NodeTaintsPolicy = p0
+			}
+		case "matchLabelKeys":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.MatchLabelKeys = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.MatchLabelKeys = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // TypedLocalObjectReference mirrors k8s.io/api/core/v1.TypedLocalObjectReference.
 type TypedLocalObjectReference struct {
 	APIGroup *string `json:"apiGroup"`
@@ -5684,6 +12581,38 @@ func (in *TypedLocalObjectReference) DeepCopy() *TypedLocalObjectReference {
 	out := new(TypedLocalObjectReference)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *TypedLocalObjectReference) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "apiGroup":
+			if v.Type() == fastjson.TypeNull {
+				x.APIGroup = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.APIGroup = p0
+			}
+		case "kind":
+			err = decode.String(v, &x.Kind)
+		case "name":
+			err = decode.String(v, &x.Name)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // TypedObjectReference mirrors k8s.io/api/core/v1.TypedObjectReference.
@@ -5719,6 +12648,46 @@ func (in *TypedObjectReference) DeepCopy() *TypedObjectReference {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *TypedObjectReference) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "apiGroup":
+			if v.Type() == fastjson.TypeNull {
+				x.APIGroup = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.APIGroup = p0
+			}
+		case "kind":
+			err = decode.String(v, &x.Kind)
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "namespace":
+			if v.Type() == fastjson.TypeNull {
+				x.Namespace = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.Namespace = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // URIScheme mirrors k8s.io/api/core/v1.URIScheme.
 type URIScheme string
 
@@ -5750,6 +12719,268 @@ func (in *Volume) DeepCopy() *Volume {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *Volume) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "hostPath":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.HostPath = nil
+			} else {
+				p0 := new(HostPathVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.HostPath = p0
+			}
+		case "emptyDir":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.EmptyDir = nil
+			} else {
+				p0 := new(EmptyDirVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.EmptyDir = p0
+			}
+		case "gcePersistentDisk":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.GCEPersistentDisk = nil
+			} else {
+				p0 := new(GCEPersistentDiskVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.GCEPersistentDisk = p0
+			}
+		case "awsElasticBlockStore":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.AWSElasticBlockStore = nil
+			} else {
+				p0 := new(AWSElasticBlockStoreVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.AWSElasticBlockStore = p0
+			}
+		case "gitRepo":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.GitRepo = nil
+			} else {
+				p0 := new(GitRepoVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.GitRepo = p0
+			}
+		case "secret":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.Secret = nil
+			} else {
+				p0 := new(SecretVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.Secret = p0
+			}
+		case "nfs":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.NFS = nil
+			} else {
+				p0 := new(NFSVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.NFS = p0
+			}
+		case "iscsi":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.ISCSI = nil
+			} else {
+				p0 := new(ISCSIVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.ISCSI = p0
+			}
+		case "glusterfs":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.Glusterfs = nil
+			} else {
+				p0 := new(GlusterfsVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.Glusterfs = p0
+			}
+		case "persistentVolumeClaim":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.PersistentVolumeClaim = nil
+			} else {
+				p0 := new(PersistentVolumeClaimVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.PersistentVolumeClaim = p0
+			}
+		case "rbd":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.RBD = nil
+			} else {
+				p0 := new(RBDVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.RBD = p0
+			}
+		case "flexVolume":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.FlexVolume = nil
+			} else {
+				p0 := new(FlexVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.FlexVolume = p0
+			}
+		case "cinder":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.Cinder = nil
+			} else {
+				p0 := new(CinderVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.Cinder = p0
+			}
+		case "cephfs":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.CephFS = nil
+			} else {
+				p0 := new(CephFSVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.CephFS = p0
+			}
+		case "flocker":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.Flocker = nil
+			} else {
+				p0 := new(FlockerVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.Flocker = p0
+			}
+		case "downwardAPI":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.DownwardAPI = nil
+			} else {
+				p0 := new(DownwardAPIVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.DownwardAPI = p0
+			}
+		case "fc":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.FC = nil
+			} else {
+				p0 := new(FCVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.FC = p0
+			}
+		case "azureFile":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.AzureFile = nil
+			} else {
+				p0 := new(AzureFileVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.AzureFile = p0
+			}
+		case "configMap":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.ConfigMap = nil
+			} else {
+				p0 := new(ConfigMapVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.ConfigMap = p0
+			}
+		case "vsphereVolume":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.VsphereVolume = nil
+			} else {
+				p0 := new(VsphereVirtualDiskVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.VsphereVolume = p0
+			}
+		case "quobyte":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.Quobyte = nil
+			} else {
+				p0 := new(QuobyteVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.Quobyte = p0
+			}
+		case "azureDisk":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.AzureDisk = nil
+			} else {
+				p0 := new(AzureDiskVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.AzureDisk = p0
+			}
+		case "photonPersistentDisk":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.PhotonPersistentDisk = nil
+			} else {
+				p0 := new(PhotonPersistentDiskVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.PhotonPersistentDisk = p0
+			}
+		case "projected":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.Projected = nil
+			} else {
+				p0 := new(ProjectedVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.Projected = p0
+			}
+		case "portworxVolume":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.PortworxVolume = nil
+			} else {
+				p0 := new(PortworxVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.PortworxVolume = p0
+			}
+		case "scaleIO":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.ScaleIO = nil
+			} else {
+				p0 := new(ScaleIOVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.ScaleIO = p0
+			}
+		case "storageos":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.StorageOS = nil
+			} else {
+				p0 := new(StorageOSVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.StorageOS = p0
+			}
+		case "csi":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.CSI = nil
+			} else {
+				p0 := new(CSIVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.CSI = p0
+			}
+		case "ephemeral":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.Ephemeral = nil
+			} else {
+				p0 := new(EphemeralVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.Ephemeral = p0
+			}
+		case "image":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeSource.Image = nil
+			} else {
+				p0 := new(ImageVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeSource.Image = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // VolumeDevice mirrors k8s.io/api/core/v1.VolumeDevice.
 type VolumeDevice struct {
 	Name       string `json:"name"`
@@ -5769,6 +13000,30 @@ func (in *VolumeDevice) DeepCopy() *VolumeDevice {
 	out := new(VolumeDevice)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *VolumeDevice) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "devicePath":
+			err = decode.String(v, &x.DevicePath)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // VolumeHealthCondition mirrors k8s.io/api/core/v1.VolumeHealthCondition.
@@ -5791,6 +13046,32 @@ func (in *VolumeHealthCondition) DeepCopy() *VolumeHealthCondition {
 	out := new(VolumeHealthCondition)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *VolumeHealthCondition) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "status":
+			err = decode.String(v, &x.Status)
+		case "reason":
+			err = decode.String(v, &x.Reason)
+		case "message":
+			err = decode.String(v, &x.Message)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // VolumeHealthStatusType mirrors k8s.io/api/core/v1.VolumeHealthStatusType.
@@ -5838,6 +13119,68 @@ func (in *VolumeMount) DeepCopy() *VolumeMount {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *VolumeMount) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "readOnly":
+			err = decode.Bool(v, &x.ReadOnly)
+		case "recursiveReadOnly":
+			if v.Type() == fastjson.TypeNull {
+				x.RecursiveReadOnly = nil
+			} else {
+				p0 := new(RecursiveReadOnlyMode)
+				err = decode.String(v, &(*p0))
+				x.RecursiveReadOnly = p0
+			}
+		case "mountPath":
+			err = decode.String(v, &x.MountPath)
+		case "subPath":
+			err = decode.String(v, &x.SubPath)
+		case "mountPropagation":
+			if v.Type() == fastjson.TypeNull {
+				x.MountPropagation = nil
+			} else {
+				p0 := new(MountPropagationMode)
+				err = decode.String(v, &(*p0))
+				x.MountPropagation = p0
+			}
+		case "subPathExpr":
+			err = decode.String(v, &x.SubPathExpr)
+		case "bindMountOptions":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.BindMountOptions = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.BindMountOptions = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // VolumeMountStatus mirrors k8s.io/api/core/v1.VolumeMountStatus.
 type VolumeMountStatus struct {
 	Name              string                 `json:"name"`
@@ -5871,6 +13214,48 @@ func (in *VolumeMountStatus) DeepCopy() *VolumeMountStatus {
 	out := new(VolumeMountStatus)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *VolumeMountStatus) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "mountPath":
+			err = decode.String(v, &x.MountPath)
+		case "readOnly":
+			err = decode.Bool(v, &x.ReadOnly)
+		case "recursiveReadOnly":
+			if v.Type() == fastjson.TypeNull {
+				x.RecursiveReadOnly = nil
+			} else {
+				p0 := new(RecursiveReadOnlyMode)
+				err = decode.String(v, &(*p0))
+				x.RecursiveReadOnly = p0
+			}
+		case "volumeStatus":
+			if v.Type() == fastjson.TypeNull {
+				x.VolumeStatus = nil
+			} else {
+				p0 := new(VolumeStatus)
+				err = (*p0).DecodeJSON(v)
+				x.VolumeStatus = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // VolumeProjection mirrors k8s.io/api/core/v1.VolumeProjection.
@@ -5934,6 +13319,74 @@ func (in *VolumeProjection) DeepCopy() *VolumeProjection {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *VolumeProjection) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "secret":
+			if v.Type() == fastjson.TypeNull {
+				x.Secret = nil
+			} else {
+				p0 := new(SecretProjection)
+				err = (*p0).DecodeJSON(v)
+				x.Secret = p0
+			}
+		case "downwardAPI":
+			if v.Type() == fastjson.TypeNull {
+				x.DownwardAPI = nil
+			} else {
+				p0 := new(DownwardAPIProjection)
+				err = (*p0).DecodeJSON(v)
+				x.DownwardAPI = p0
+			}
+		case "configMap":
+			if v.Type() == fastjson.TypeNull {
+				x.ConfigMap = nil
+			} else {
+				p0 := new(ConfigMapProjection)
+				err = (*p0).DecodeJSON(v)
+				x.ConfigMap = p0
+			}
+		case "serviceAccountToken":
+			if v.Type() == fastjson.TypeNull {
+				x.ServiceAccountToken = nil
+			} else {
+				p0 := new(ServiceAccountTokenProjection)
+				err = (*p0).DecodeJSON(v)
+				x.ServiceAccountToken = p0
+			}
+		case "clusterTrustBundle":
+			if v.Type() == fastjson.TypeNull {
+				x.ClusterTrustBundle = nil
+			} else {
+				p0 := new(ClusterTrustBundleProjection)
+				err = (*p0).DecodeJSON(v)
+				x.ClusterTrustBundle = p0
+			}
+		case "podCertificate":
+			if v.Type() == fastjson.TypeNull {
+				x.PodCertificate = nil
+			} else {
+				p0 := new(PodCertificateProjection)
+				err = (*p0).DecodeJSON(v)
+				x.PodCertificate = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // VolumeResourceRequirements mirrors k8s.io/api/core/v1.VolumeResourceRequirements.
 type VolumeResourceRequirements struct {
 	Limits   ResourceList `json:"limits,omitempty"`
@@ -5971,6 +13424,68 @@ func (in *VolumeResourceRequirements) DeepCopy() *VolumeResourceRequirements {
 	out := new(VolumeResourceRequirements)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *VolumeResourceRequirements) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "limits":
+			if o0, e := decode.Object(v); e != nil {
+				err = e
+			} else if o0 == nil {
+				x.Limits = nil
+			} else {
+				m0 := make(ResourceList, o0.Len())
+				o0.Visit(func(k0 []byte, v0 *fastjson.Value) {
+					if err != nil {
+						return
+					}
+					var e0 resource.Quantity
+					err = decode.Quantity(v0, &e0)
+					if err != nil {
+						err = decode.At(k0, err)
+						return
+					}
+					m0[ResourceName(k0)] = e0
+				})
+				x.Limits = m0
+			}
+		case "requests":
+			if o0, e := decode.Object(v); e != nil {
+				err = e
+			} else if o0 == nil {
+				x.Requests = nil
+			} else {
+				m0 := make(ResourceList, o0.Len())
+				o0.Visit(func(k0 []byte, v0 *fastjson.Value) {
+					if err != nil {
+						return
+					}
+					var e0 resource.Quantity
+					err = decode.Quantity(v0, &e0)
+					if err != nil {
+						err = decode.At(k0, err)
+						return
+					}
+					m0[ResourceName(k0)] = e0
+				})
+				x.Requests = m0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // VolumeSource mirrors k8s.io/api/core/v1.VolumeSource.
@@ -6189,6 +13704,266 @@ func (in *VolumeSource) DeepCopy() *VolumeSource {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *VolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "hostPath":
+			if v.Type() == fastjson.TypeNull {
+				x.HostPath = nil
+			} else {
+				p0 := new(HostPathVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.HostPath = p0
+			}
+		case "emptyDir":
+			if v.Type() == fastjson.TypeNull {
+				x.EmptyDir = nil
+			} else {
+				p0 := new(EmptyDirVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.EmptyDir = p0
+			}
+		case "gcePersistentDisk":
+			if v.Type() == fastjson.TypeNull {
+				x.GCEPersistentDisk = nil
+			} else {
+				p0 := new(GCEPersistentDiskVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.GCEPersistentDisk = p0
+			}
+		case "awsElasticBlockStore":
+			if v.Type() == fastjson.TypeNull {
+				x.AWSElasticBlockStore = nil
+			} else {
+				p0 := new(AWSElasticBlockStoreVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.AWSElasticBlockStore = p0
+			}
+		case "gitRepo":
+			if v.Type() == fastjson.TypeNull {
+				x.GitRepo = nil
+			} else {
+				p0 := new(GitRepoVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.GitRepo = p0
+			}
+		case "secret":
+			if v.Type() == fastjson.TypeNull {
+				x.Secret = nil
+			} else {
+				p0 := new(SecretVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.Secret = p0
+			}
+		case "nfs":
+			if v.Type() == fastjson.TypeNull {
+				x.NFS = nil
+			} else {
+				p0 := new(NFSVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.NFS = p0
+			}
+		case "iscsi":
+			if v.Type() == fastjson.TypeNull {
+				x.ISCSI = nil
+			} else {
+				p0 := new(ISCSIVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.ISCSI = p0
+			}
+		case "glusterfs":
+			if v.Type() == fastjson.TypeNull {
+				x.Glusterfs = nil
+			} else {
+				p0 := new(GlusterfsVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.Glusterfs = p0
+			}
+		case "persistentVolumeClaim":
+			if v.Type() == fastjson.TypeNull {
+				x.PersistentVolumeClaim = nil
+			} else {
+				p0 := new(PersistentVolumeClaimVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.PersistentVolumeClaim = p0
+			}
+		case "rbd":
+			if v.Type() == fastjson.TypeNull {
+				x.RBD = nil
+			} else {
+				p0 := new(RBDVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.RBD = p0
+			}
+		case "flexVolume":
+			if v.Type() == fastjson.TypeNull {
+				x.FlexVolume = nil
+			} else {
+				p0 := new(FlexVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.FlexVolume = p0
+			}
+		case "cinder":
+			if v.Type() == fastjson.TypeNull {
+				x.Cinder = nil
+			} else {
+				p0 := new(CinderVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.Cinder = p0
+			}
+		case "cephfs":
+			if v.Type() == fastjson.TypeNull {
+				x.CephFS = nil
+			} else {
+				p0 := new(CephFSVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.CephFS = p0
+			}
+		case "flocker":
+			if v.Type() == fastjson.TypeNull {
+				x.Flocker = nil
+			} else {
+				p0 := new(FlockerVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.Flocker = p0
+			}
+		case "downwardAPI":
+			if v.Type() == fastjson.TypeNull {
+				x.DownwardAPI = nil
+			} else {
+				p0 := new(DownwardAPIVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.DownwardAPI = p0
+			}
+		case "fc":
+			if v.Type() == fastjson.TypeNull {
+				x.FC = nil
+			} else {
+				p0 := new(FCVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.FC = p0
+			}
+		case "azureFile":
+			if v.Type() == fastjson.TypeNull {
+				x.AzureFile = nil
+			} else {
+				p0 := new(AzureFileVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.AzureFile = p0
+			}
+		case "configMap":
+			if v.Type() == fastjson.TypeNull {
+				x.ConfigMap = nil
+			} else {
+				p0 := new(ConfigMapVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.ConfigMap = p0
+			}
+		case "vsphereVolume":
+			if v.Type() == fastjson.TypeNull {
+				x.VsphereVolume = nil
+			} else {
+				p0 := new(VsphereVirtualDiskVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.VsphereVolume = p0
+			}
+		case "quobyte":
+			if v.Type() == fastjson.TypeNull {
+				x.Quobyte = nil
+			} else {
+				p0 := new(QuobyteVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.Quobyte = p0
+			}
+		case "azureDisk":
+			if v.Type() == fastjson.TypeNull {
+				x.AzureDisk = nil
+			} else {
+				p0 := new(AzureDiskVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.AzureDisk = p0
+			}
+		case "photonPersistentDisk":
+			if v.Type() == fastjson.TypeNull {
+				x.PhotonPersistentDisk = nil
+			} else {
+				p0 := new(PhotonPersistentDiskVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.PhotonPersistentDisk = p0
+			}
+		case "projected":
+			if v.Type() == fastjson.TypeNull {
+				x.Projected = nil
+			} else {
+				p0 := new(ProjectedVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.Projected = p0
+			}
+		case "portworxVolume":
+			if v.Type() == fastjson.TypeNull {
+				x.PortworxVolume = nil
+			} else {
+				p0 := new(PortworxVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.PortworxVolume = p0
+			}
+		case "scaleIO":
+			if v.Type() == fastjson.TypeNull {
+				x.ScaleIO = nil
+			} else {
+				p0 := new(ScaleIOVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.ScaleIO = p0
+			}
+		case "storageos":
+			if v.Type() == fastjson.TypeNull {
+				x.StorageOS = nil
+			} else {
+				p0 := new(StorageOSVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.StorageOS = p0
+			}
+		case "csi":
+			if v.Type() == fastjson.TypeNull {
+				x.CSI = nil
+			} else {
+				p0 := new(CSIVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.CSI = p0
+			}
+		case "ephemeral":
+			if v.Type() == fastjson.TypeNull {
+				x.Ephemeral = nil
+			} else {
+				p0 := new(EphemeralVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.Ephemeral = p0
+			}
+		case "image":
+			if v.Type() == fastjson.TypeNull {
+				x.Image = nil
+			} else {
+				p0 := new(ImageVolumeSource)
+				err = (*p0).DecodeJSON(v)
+				x.Image = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // VolumeStatus mirrors k8s.io/api/core/v1.VolumeStatus.
 type VolumeStatus struct {
 	Image *ImageVolumeStatus `json:"image,omitempty"`
@@ -6214,6 +13989,34 @@ func (in *VolumeStatus) DeepCopy() *VolumeStatus {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *VolumeStatus) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "image":
+			if v.Type() == fastjson.TypeNull {
+				x.Image = nil
+			} else {
+				p0 := new(ImageVolumeStatus)
+				err = (*p0).DecodeJSON(v)
+				x.Image = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // VsphereVirtualDiskVolumeSource mirrors k8s.io/api/core/v1.VsphereVirtualDiskVolumeSource.
 type VsphereVirtualDiskVolumeSource struct {
 	VolumePath        string `json:"volumePath"`
@@ -6237,6 +14040,34 @@ func (in *VsphereVirtualDiskVolumeSource) DeepCopy() *VsphereVirtualDiskVolumeSo
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *VsphereVirtualDiskVolumeSource) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "volumePath":
+			err = decode.String(v, &x.VolumePath)
+		case "fsType":
+			err = decode.String(v, &x.FSType)
+		case "storagePolicyName":
+			err = decode.String(v, &x.StoragePolicyName)
+		case "storagePolicyID":
+			err = decode.String(v, &x.StoragePolicyID)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // WeightedPodAffinityTerm mirrors k8s.io/api/core/v1.WeightedPodAffinityTerm.
 type WeightedPodAffinityTerm struct {
 	Weight          int32           `json:"weight"`
@@ -6257,6 +14088,30 @@ func (in *WeightedPodAffinityTerm) DeepCopy() *WeightedPodAffinityTerm {
 	out := new(WeightedPodAffinityTerm)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *WeightedPodAffinityTerm) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "weight":
+			err = decode.Int32(v, &x.Weight)
+		case "podAffinityTerm":
+			err = x.PodAffinityTerm.DecodeJSON(v)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // WindowsSecurityContextOptions mirrors k8s.io/api/core/v1.WindowsSecurityContextOptions.
@@ -6300,4 +14155,56 @@ func (in *WindowsSecurityContextOptions) DeepCopy() *WindowsSecurityContextOptio
 	out := new(WindowsSecurityContextOptions)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *WindowsSecurityContextOptions) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "gmsaCredentialSpecName":
+			if v.Type() == fastjson.TypeNull {
+				x.GMSACredentialSpecName = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.GMSACredentialSpecName = p0
+			}
+		case "gmsaCredentialSpec":
+			if v.Type() == fastjson.TypeNull {
+				x.GMSACredentialSpec = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.GMSACredentialSpec = p0
+			}
+		case "runAsUserName":
+			if v.Type() == fastjson.TypeNull {
+				x.RunAsUserName = nil
+			} else {
+				p0 := new(string)
+				err = decode.String(v, &(*p0))
+				x.RunAsUserName = p0
+			}
+		case "hostProcess":
+			if v.Type() == fastjson.TypeNull {
+				x.HostProcess = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.HostProcess = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }

@@ -5,6 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/valyala/fastjson"
+
+	sdkmeta "wasmctl.dev/wasmctl/abi/sdk/meta"
+	"wasmctl.dev/wasmctl/plugins/internal/kube/decode"
 )
 
 // Time is apimachinery's metav1.Time: a time.Time that encodes as RFC 3339
@@ -121,6 +126,33 @@ func (f *FieldsV1) UnmarshalJSON(b []byte) error {
 	}
 	if !bytes.Equal(b, []byte("null")) {
 		f.Raw = append(f.Raw[0:0], b...)
+	}
+	return nil
+}
+
+// DecodeJSON is UnmarshalJSON for a parsed value (plugins/internal/kube/
+// decode): the API server's "2006-01-02T15:04:05Z" without time.Parse.
+func (t *Time) DecodeJSON(v *fastjson.Value) error {
+	var s string
+	if v.Type() == fastjson.TypeNull {
+		t.Time = time.Time{}
+		return nil
+	}
+	if err := decode.String(v, &s); err != nil {
+		return err
+	}
+	pt, err := sdkmeta.ParseTime(s)
+	if err != nil {
+		return err
+	}
+	t.Time = pt.Local()
+	return nil
+}
+
+// DecodeJSON keeps v's JSON (null leaves it empty); see decode.Raw.
+func (f *FieldsV1) DecodeJSON(v *fastjson.Value) error {
+	if raw := decode.Raw(v); raw != nil {
+		f.Raw = raw
 	}
 	return nil
 }

@@ -4,7 +4,9 @@
 package v1
 
 import (
+	fastjson "github.com/valyala/fastjson"
 	types "k8s.io/apimachinery/pkg/types"
+	decode "wasmctl.dev/wasmctl/plugins/internal/kube/decode"
 )
 
 const (
@@ -103,6 +105,63 @@ func (in *LabelSelector) DeepCopy() *LabelSelector {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *LabelSelector) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "matchLabels":
+			if o0, e := decode.Object(v); e != nil {
+				err = e
+			} else if o0 == nil {
+				x.MatchLabels = nil
+			} else {
+				m0 := make(map[string]string, o0.Len())
+				o0.Visit(func(k0 []byte, v0 *fastjson.Value) {
+					if err != nil {
+						return
+					}
+					var e0 string
+					err = decode.String(v0, &e0)
+					if err != nil {
+						err = decode.At(k0, err)
+						return
+					}
+					m0[string(k0)] = e0
+				})
+				x.MatchLabels = m0
+			}
+		case "matchExpressions":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.MatchExpressions = nil
+			} else {
+				s0 := make([]LabelSelectorRequirement, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.MatchExpressions = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // LabelSelectorOperator mirrors k8s.io/apimachinery/pkg/apis/meta/v1.LabelSelectorOperator.
 type LabelSelectorOperator string
 
@@ -131,6 +190,46 @@ func (in *LabelSelectorRequirement) DeepCopy() *LabelSelectorRequirement {
 	out := new(LabelSelectorRequirement)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *LabelSelectorRequirement) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "key":
+			err = decode.String(v, &x.Key)
+		case "operator":
+			err = decode.String(v, &x.Operator)
+		case "values":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Values = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Values = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // ManagedFieldsEntry mirrors k8s.io/apimachinery/pkg/apis/meta/v1.ManagedFieldsEntry.
@@ -168,6 +267,52 @@ func (in *ManagedFieldsEntry) DeepCopy() *ManagedFieldsEntry {
 	out := new(ManagedFieldsEntry)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ManagedFieldsEntry) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "manager":
+			err = decode.String(v, &x.Manager)
+		case "operation":
+			err = decode.String(v, &x.Operation)
+		case "apiVersion":
+			err = decode.String(v, &x.APIVersion)
+		case "time":
+			if v.Type() == fastjson.TypeNull {
+				x.Time = nil
+			} else {
+				p0 := new(Time)
+				err = (*p0).DecodeJSON(v)
+				x.Time = p0
+			}
+		case "fieldsType":
+			err = decode.String(v, &x.FieldsType)
+		case "fieldsV1":
+			if v.Type() == fastjson.TypeNull {
+				x.FieldsV1 = nil
+			} else {
+				p0 := new(FieldsV1)
+				err = (*p0).DecodeJSON(v)
+				x.FieldsV1 = p0
+			}
+		case "subresource":
+			err = decode.String(v, &x.Subresource)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
 
 // ManagedFieldsOperationType mirrors k8s.io/apimachinery/pkg/apis/meta/v1.ManagedFieldsOperationType.
@@ -252,6 +397,148 @@ func (in *ObjectMeta) DeepCopy() *ObjectMeta {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *ObjectMeta) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "generateName":
+			err = decode.String(v, &x.GenerateName)
+		case "namespace":
+			err = decode.String(v, &x.Namespace)
+		case "selfLink":
+			err = decode.String(v, &x.SelfLink)
+		case "uid":
+			err = decode.String(v, &x.UID)
+		case "resourceVersion":
+			err = decode.String(v, &x.ResourceVersion)
+		case "generation":
+			err = decode.Int64(v, &x.Generation)
+		case "creationTimestamp":
+			err = x.CreationTimestamp.DecodeJSON(v)
+		case "deletionTimestamp":
+			if v.Type() == fastjson.TypeNull {
+				x.DeletionTimestamp = nil
+			} else {
+				p0 := new(Time)
+				err = (*p0).DecodeJSON(v)
+				x.DeletionTimestamp = p0
+			}
+		case "deletionGracePeriodSeconds":
+			if v.Type() == fastjson.TypeNull {
+				x.DeletionGracePeriodSeconds = nil
+			} else {
+				p0 := new(int64)
+				err = decode.Int64(v, &(*p0))
+				x.DeletionGracePeriodSeconds = p0
+			}
+		case "labels":
+			if o0, e := decode.Object(v); e != nil {
+				err = e
+			} else if o0 == nil {
+				x.Labels = nil
+			} else {
+				m0 := make(map[string]string, o0.Len())
+				o0.Visit(func(k0 []byte, v0 *fastjson.Value) {
+					if err != nil {
+						return
+					}
+					var e0 string
+					err = decode.String(v0, &e0)
+					if err != nil {
+						err = decode.At(k0, err)
+						return
+					}
+					m0[string(k0)] = e0
+				})
+				x.Labels = m0
+			}
+		case "annotations":
+			if o0, e := decode.Object(v); e != nil {
+				err = e
+			} else if o0 == nil {
+				x.Annotations = nil
+			} else {
+				m0 := make(map[string]string, o0.Len())
+				o0.Visit(func(k0 []byte, v0 *fastjson.Value) {
+					if err != nil {
+						return
+					}
+					var e0 string
+					err = decode.String(v0, &e0)
+					if err != nil {
+						err = decode.At(k0, err)
+						return
+					}
+					m0[string(k0)] = e0
+				})
+				x.Annotations = m0
+			}
+		case "ownerReferences":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.OwnerReferences = nil
+			} else {
+				s0 := make([]OwnerReference, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.OwnerReferences = s0
+			}
+		case "finalizers":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.Finalizers = nil
+			} else {
+				s0 := make([]string, len(a0))
+				for i0, v0 := range a0 {
+					err = decode.String(v0, &s0[i0])
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.Finalizers = s0
+			}
+		case "managedFields":
+			if a0, ok, e := decode.Array(v); e != nil {
+				err = e
+			} else if !ok {
+				x.ManagedFields = nil
+			} else {
+				s0 := make([]ManagedFieldsEntry, len(a0))
+				for i0, v0 := range a0 {
+					err = s0[i0].DecodeJSON(v0)
+					if err != nil {
+						err = decode.Index(i0, err)
+						break
+					}
+				}
+				x.ManagedFields = s0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // OwnerReference mirrors k8s.io/apimachinery/pkg/apis/meta/v1.OwnerReference.
 type OwnerReference struct {
 	APIVersion         string    `json:"apiVersion"`
@@ -287,6 +574,50 @@ func (in *OwnerReference) DeepCopy() *OwnerReference {
 	return out
 }
 
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *OwnerReference) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "apiVersion":
+			err = decode.String(v, &x.APIVersion)
+		case "kind":
+			err = decode.String(v, &x.Kind)
+		case "name":
+			err = decode.String(v, &x.Name)
+		case "uid":
+			err = decode.String(v, &x.UID)
+		case "controller":
+			if v.Type() == fastjson.TypeNull {
+				x.Controller = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.Controller = p0
+			}
+		case "blockOwnerDeletion":
+			if v.Type() == fastjson.TypeNull {
+				x.BlockOwnerDeletion = nil
+			} else {
+				p0 := new(bool)
+				err = decode.Bool(v, &(*p0))
+				x.BlockOwnerDeletion = p0
+			}
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
+}
+
 // TypeMeta mirrors k8s.io/apimachinery/pkg/apis/meta/v1.TypeMeta.
 type TypeMeta struct {
 	Kind       string `json:"kind,omitempty"`
@@ -306,4 +637,28 @@ func (in *TypeMeta) DeepCopy() *TypeMeta {
 	out := new(TypeMeta)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DecodeJSON sets x from v, a parsed JSON value, as encoding/json.Unmarshal
+// would (plugins/internal/kube/decode states the rules).
+func (x *TypeMeta) DecodeJSON(v *fastjson.Value) error {
+	o, err := decode.Object(v)
+	if o == nil {
+		return err
+	}
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		switch string(k) {
+		case "kind":
+			err = decode.String(v, &x.Kind)
+		case "apiVersion":
+			err = decode.String(v, &x.APIVersion)
+		}
+		if err != nil {
+			err = decode.At(k, err)
+		}
+	})
+	return err
 }
