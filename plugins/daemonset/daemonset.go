@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/valyala/fastjson"
+
 	"wasmctl.dev/wasmctl/abi/sdk/intstr"
 	"wasmctl.dev/wasmctl/abi/sdk/labels"
 	appsv1 "wasmctl.dev/wasmctl/plugins/internal/kube/apps/v1"
@@ -25,6 +27,7 @@ import (
 	"wasmctl.dev/wasmctl/abi"
 	"wasmctl.dev/wasmctl/abi/sdk/controller"
 	"wasmctl.dev/wasmctl/plugins/internal/podhash"
+	"wasmctl.dev/wasmctl/plugins/internal/request"
 )
 
 // Event reasons (upstream's; the host words the pod creates and deletes,
@@ -101,26 +104,32 @@ type sync struct {
 	requeue time.Duration
 }
 
-// Reconcile is the "reconcile" export.
+// parsers are reused between calls: a parser keeps its memory for the
+// next request.
+var parsers fastjson.ParserPool
+
+// Reconcile is the "reconcile" export. The request is parsed once with
+// fastjson and the objects decoded from the parsed values
+// (plugins/internal/request, the mirror's DecodeJSON).
 func Reconcile(input []byte) (*abi.ReconcileResponse, error) {
-	var req request
-	if err := json.Unmarshal(input, &req); err != nil {
-		return nil, fmt.Errorf("decode request: %w", err)
+	p := parsers.Get()
+	defer parsers.Put(p)
+	req, err := request.Parse(p, input)
+	if err != nil {
+		return nil, err
 	}
-	return reconcile(&req)
+	return reconcile(req)
 }
 
-func reconcile(req *request) (*abi.ReconcileResponse, error) {
-	s := &sync{resp: abi.NewResponse(), nodeSet: map[string]*corev1.Node{}}
+func reconcile(req *request.Request) (*abi.ReconcileResponse, error) {
+	s := &sync{resp: abi.NewResponse(), nodeSet: map[string]*corev1.Node{}, now: req.Now}
 	var err error
-	if s.now, err = time.Parse(time.RFC3339Nano, req.Now); err != nil {
-		return nil, fmt.Errorf("request now %q: %w", req.Now, err)
-	}
+	// The status write sends the object back as it came: its fields'
+	// bytes, taken before decoding reads (and unescapes) their strings.
+	s.raw = map[string]json.RawMessage{}
+	req.Object.GetObject().Visit(func(k []byte, v *fastjson.Value) { s.raw[string(k)] = v.MarshalTo(nil) })
 	s.ds = &appsv1.DaemonSet{}
-	if err := json.Unmarshal(req.Object, s.ds); err != nil {
-		return nil, fmt.Errorf("decode DaemonSet: %w", err)
-	}
-	if err := json.Unmarshal(req.Object, &s.raw); err != nil {
+	if err := s.ds.DecodeJSON(req.Object); err != nil {
 		return nil, fmt.Errorf("decode DaemonSet: %w", err)
 	}
 	ds := s.ds
@@ -137,9 +146,9 @@ func reconcile(req *request) (*abi.ReconcileResponse, error) {
 	if s.selector, err = metav1.LabelSelectorAsSelector(ds.Spec.Selector); err != nil {
 		return nil, fmt.Errorf("DaemonSet %s/%s: selector: %w", ds.Namespace, ds.Name, err)
 	}
-	for i, raw := range req.Related[RelatedNodes] {
+	for i, v := range req.Related[RelatedNodes] {
 		n := &corev1.Node{}
-		if err := json.Unmarshal(raw, n); err != nil {
+		if err := n.DecodeJSON(v); err != nil {
 			return nil, fmt.Errorf("decode node %d: %w", i, err)
 		}
 		s.nodes = append(s.nodes, n)
@@ -156,15 +165,14 @@ func reconcile(req *request) (*abi.ReconcileResponse, error) {
 	var pods, orphanPods []*Pod
 	var revs, orphanRevs []*Revision
 	for _, list := range []struct {
-		raws   []json.RawMessage
+		values []*fastjson.Value
 		orphan bool
 	}{{req.Children, false}, {req.Orphans, true}} {
-		for _, raw := range list.raws {
-			var c child
-			if err := json.Unmarshal(raw, &c); err != nil {
-				return nil, fmt.Errorf("decode child: %w", err)
-			}
-			switch c.Kind {
+		for _, v := range list.values {
+			// Pods and revisions decode into the plugin's own types
+			// (types.go) with encoding/json, from their bytes.
+			raw := v.MarshalTo(nil)
+			switch string(v.GetStringBytes("kind")) {
 			case podType.Kind:
 				p := &Pod{}
 				if err := json.Unmarshal(raw, p); err != nil {

@@ -10,6 +10,7 @@ import (
 	appsv1 "wasmctl.dev/wasmctl/plugins/internal/kube/apps/v1"
 	metav1 "wasmctl.dev/wasmctl/plugins/internal/kube/meta/v1"
 	"wasmctl.dev/wasmctl/plugins/internal/kube/runtime"
+	"wasmctl.dev/wasmctl/plugins/internal/request"
 
 	"wasmctl.dev/wasmctl/abi"
 )
@@ -45,7 +46,7 @@ func revisionData(ds *appsv1.DaemonSet) ([]byte, error) {
 // numbered below an old one is renumbered (a rollback). It sets s.hash
 // and returns the old revisions. all holds every revision of the input,
 // for the collision check.
-func (s *sync) constructHistory(req *request, all []*Revision) ([]*Revision, error) {
+func (s *sync) constructHistory(req *request.Request, all []*Revision) ([]*Revision, error) {
 	data, err := revisionData(s.ds)
 	if err != nil {
 		return nil, err
@@ -111,13 +112,13 @@ func (s *sync) constructHistory(req *request, all []*Revision) ([]*Revision, err
 }
 
 // snapshot creates the current revision (upstream's snapshot).
-func (s *sync) snapshot(req *request, all []*Revision, data []byte, revision int64) {
+func (s *sync) snapshot(req *request.Request, all []*Revision, data []byte, revision int64) {
 	ds := s.ds
 	taken := map[string]bool{}
 	for _, r := range all {
 		taken[r.Metadata.Name] = true
 	}
-	if le := req.LastError; le != nil && le.Op == string(abi.OpCreate) && le.Kind == revisionType.Kind && le.Reason == "AlreadyExists" {
+	if le := req.LastError; le != nil && le.Op == abi.OpCreate && le.Kind == revisionType.Kind && le.Reason == "AlreadyExists" {
 		taken[le.Name] = true
 	}
 	count := ds.Status.CollisionCount

@@ -34,26 +34,6 @@ const (
 	requestKind       = "DaemonSet"
 )
 
-type request struct {
-	Now       string                       `json:"now"`
-	Object    json.RawMessage              `json:"object"`
-	Children  []json.RawMessage            `json:"children"`
-	Orphans   []json.RawMessage            `json:"orphans"`
-	Related   map[string][]json.RawMessage `json:"related"`
-	Memo      json.RawMessage              `json:"memo"`
-	LastError *struct {
-		Op     string `json:"op"`
-		Kind   string `json:"kind"`
-		Name   string `json:"name"`
-		Reason string `json:"reason"`
-	} `json:"lastError"`
-}
-
-// child tells pods from revisions among the children and orphans.
-type child struct {
-	Kind string `json:"kind"`
-}
-
 // Pod is the part of a pod the plugin reads (the manifest's fields).
 type Pod struct {
 	Metadata meta.ObjectMeta `json:"metadata"`
