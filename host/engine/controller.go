@@ -125,6 +125,11 @@ func newController(s *spec.Controller, p callable, closeFn func(), env controlle
 		if err != nil {
 			return nil, fmt.Errorf("%s: manifest related[%d]: %w", at, j, err)
 		}
+		if r.Select == abi.SelectSiblingSelected {
+			if err := inf.indexLabels(); err != nil {
+				return nil, fmt.Errorf("%s: manifest related[%d]: label index: %w", at, j, err)
+			}
+		}
 		c.related = append(c.related, inf)
 	}
 	for j, p := range s.Manifest.Permissions {

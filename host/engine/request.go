@@ -208,7 +208,6 @@ func (c *Controller) relatedObjects(r *spec.Related, inf *informer, primary appl
 			return nil
 		}
 		siblings, _ := c.primary.Informer.GetIndexer().ByIndex(indexControllerUID, string(owner.UID))
-		objs, _ := idx.ByIndex(cache.NamespaceIndex, primary.GetNamespace())
 		seen := map[string]bool{}
 		for _, s := range siblings {
 			sib := s.(apply.Object)
@@ -216,9 +215,9 @@ func (c *Controller) relatedObjects(r *spec.Related, inf *informer, primary appl
 			if sib.GetNamespace() != primary.GetNamespace() || sel == nil {
 				continue
 			}
-			for _, o := range objs {
+			for _, o := range inf.selected(primary.GetNamespace(), sel) {
 				u := o.(apply.Object)
-				if !seen[string(u.GetUID())] && sel.Matches(labels.Set(u.GetLabels())) {
+				if !seen[string(u.GetUID())] {
 					seen[string(u.GetUID())] = true
 					out = append(out, u)
 				}
