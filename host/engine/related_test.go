@@ -5,14 +5,17 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 
 	"wasmctl.dev/wasmctl/abi"
 	"wasmctl.dev/wasmctl/host/apply"
@@ -369,5 +372,46 @@ func TestRelatedUpdateOutsideFields(t *testing.T) {
 				t.Errorf("enqueued %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestTypedFieldMatchesConverter holds the typed walk to the conversion it
+// replaces: for typed objects and paths of every kind (strings, missing,
+// omitted empties, numbers, bools, maps, lists, times, quantities, through
+// nil pointers and embedded structs), whenHolds reads what the object's
+// unstructured form holds.
+func TestTypedFieldMatchesConverter(t *testing.T) {
+	now := metav1.NewTime(time.Unix(1_700_000_000, 0))
+	full := deployment("d", "uid-d", appsv1.RollingUpdateDeploymentStrategyType)
+	full.Labels = map[string]string{"app": "web", "empty": ""}
+	full.DeletionTimestamp = &now
+	full.Spec.Replicas = ptr.To[int32](3)
+	full.Spec.Paused = true
+	full.Spec.MinReadySeconds = 5
+	full.Spec.Template.Spec.Containers = []corev1.Container{{Name: "c", Resources: corev1.ResourceRequirements{
+		Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")}}}}
+	full.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable}}
+	bare := deployment("e", "uid-e", "")
+	objs := []apply.Object{full, bare, &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: corev1.PodSpec{NodeName: "n1", RestartPolicy: corev1.RestartPolicyAlways}}}
+	paths := []string{"kind", "apiVersion", "metadata.name", "metadata.labels.app", "metadata.labels.empty", "metadata.labels.none",
+		"metadata.deletionTimestamp", "metadata.creationTimestamp", "metadata.generation", "spec.replicas", "spec.paused",
+		"spec.minReadySeconds", "spec.strategy.type", "spec.strategy.rollingUpdate", "spec.strategy.rollingUpdate.maxSurge",
+		"spec.selector", "spec.template.spec.containers", "spec.template.spec.containers.name", "spec.nodeName",
+		"spec.restartPolicy", "spec.template.spec.containers[0]", "status.conditions", "status.replicas", "status", "spec.none.deeper"}
+	for _, obj := range objs {
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := &unstructured.Unstructured{Object: m}
+		for _, path := range paths {
+			for _, equals := range []string{"", "web", "RollingUpdate", "3", "true", "d", "n1", "Always", "apps/v1", "Pod", "Deployment", "v1"} {
+				r := mustRelated(t, path, equals)
+				if got, want := whenHolds(r, obj), whenHolds(r, u); got != want {
+					t.Errorf("%s: %s == %q: typed %v, converted %v", obj.GetName(), path, equals, got, want)
+				}
+			}
+		}
 	}
 }
