@@ -16,8 +16,11 @@
 // from the real types with reflect, so it is exact by construction, and
 // podhash's tests compare hashes of both over randomly filled templates.
 //
-// It also emits DeepCopy/DeepCopyInto for every struct, and the constants
-// declared next to the types (read from the package sources with go/ast).
+// It also emits DeepCopy/DeepCopyInto and DecodeJSON for every struct, and
+// the constants declared next to the types (read from the package sources
+// with go/ast). DecodeJSON walks a fastjson value into the struct with
+// encoding/json's rules (plugins/internal/kube/decode): one pass over each
+// object's keys, a switch on the key, the field decoded in place.
 // The types whose JSON form is custom are written by hand next to the
 // generated files (meta/v1 Time, MicroTime, FieldsV1, Duration; runtime
 // RawExtension) or are used from packages that cost little
