@@ -270,23 +270,15 @@ func whenHolds(r *spec.Related, primary apply.Object) bool {
 	}
 	var v any
 	if u, ok := primary.(*unstructured.Unstructured); ok {
-		v = u.Object
+		v = mapField(u.Object, r.WhenPath)
 	} else if tv, ok := typedField(reflect.ValueOf(primary), r.WhenPath); ok {
-		return tv == r.When.Equals
+		v = tv
 	} else {
 		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(primary)
 		if err != nil {
 			return false
 		}
-		v = m
-	}
-	for _, k := range r.WhenPath {
-		m, ok := v.(map[string]any)
-		if !ok {
-			v = nil // through a scalar or a list: missing
-			break
-		}
-		v = m[k]
+		v = mapField(m, r.WhenPath)
 	}
 	switch v := v.(type) {
 	case nil:
@@ -297,23 +289,37 @@ func whenHolds(r *spec.Related, primary apply.Object) bool {
 	return false
 }
 
-// typedField reads path from a typed object as whenHolds reads it from the
-// object's unstructured form: the string there; "" when a field on the way
-// is missing, nil, or omitted as empty; notString (never equal to a
-// condition's string) for any other value. ok is false when the walk meets a type with its own JSON form
+// mapField is the value at path in an unstructured object, nil when
+// missing (a path through a scalar or a list included).
+func mapField(obj map[string]any, path []string) any {
+	var v any = obj
+	for _, k := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+// typedField reads path from a typed object as mapField reads it from the
+// object's unstructured form: a string as a string (named string types
+// too), nil when a field on the way is missing, nil, or omitted as empty,
+// any other value as itself. ok is false when the walk meets a type with its own JSON form
 // (metav1.Time, resource.Quantity, IntOrString, ...), whose unstructured
 // form only the converter knows.
-func typedField(v reflect.Value, path []string) (value string, ok bool) {
+func typedField(v reflect.Value, path []string) (value any, ok bool) {
 	omitEmpty := false
 	for i := 0; ; i++ {
 		for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
 			if v.IsNil() {
-				return "", true
+				return nil, true
 			}
 			v = v.Elem()
 		}
 		if customJSON(v.Type()) {
-			return "", false
+			return nil, false
 		}
 		if i == len(path) {
 			break
@@ -322,38 +328,33 @@ func typedField(v reflect.Value, path []string) (value string, ok bool) {
 		case reflect.Struct:
 			f, found := jsonFieldOf(v.Type(), path[i])
 			if !found {
-				return "", true
+				return nil, true
 			}
 			v, omitEmpty = v.FieldByIndex(f.index), f.omitEmpty
 		case reflect.Map:
 			if v.Type().Key().Kind() != reflect.String {
-				return "", false
+				return nil, false
 			}
 			e := v.MapIndex(reflect.ValueOf(path[i]).Convert(v.Type().Key()))
 			if !e.IsValid() {
-				return "", true
+				return nil, true
 			}
 			v, omitEmpty = e, false
 		default:
-			return "", true // through a scalar or a list: missing
+			return nil, true // through a scalar or a list: missing
 		}
 	}
 	if v.Kind() == reflect.String {
 		return v.String(), true
 	}
 	if omitEmpty && v.IsZero() && v.Kind() != reflect.Struct && v.Kind() != reflect.Array {
-		return "", true // omitted: missing
+		return nil, true // omitted: missing
 	}
 	if (v.Kind() == reflect.Slice || v.Kind() == reflect.Map) && v.IsNil() {
-		return "", true // null
+		return nil, true // null
 	}
-	return notString, true
+	return v.Interface(), true
 }
-
-// notString is what typedField returns for a value that is not a string:
-// no condition's Equals can be it (a NUL is no valid field value to
-// compare with).
-const notString = "\x00not a string"
 
 var jsonMarshaler = reflect.TypeFor[json.Marshaler]()
 
