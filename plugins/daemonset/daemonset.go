@@ -104,22 +104,10 @@ type sync struct {
 	requeue time.Duration
 }
 
-// parsers are reused between calls: a parser keeps its memory for the
-// next request.
-var parsers fastjson.ParserPool
-
 // Reconcile is the "reconcile" export. The request is parsed once with
 // fastjson and the objects decoded from the parsed values
 // (plugins/internal/request, the mirror's DecodeJSON).
-func Reconcile(input []byte) (*abi.ReconcileResponse, error) {
-	p := parsers.Get()
-	defer parsers.Put(p)
-	req, err := request.Parse(p, input)
-	if err != nil {
-		return nil, err
-	}
-	return reconcile(req)
-}
+func Reconcile(input []byte) (*abi.ReconcileResponse, error) { return request.Handle(input, reconcile) }
 
 func reconcile(req *request.Request) (*abi.ReconcileResponse, error) {
 	s := &sync{resp: abi.NewResponse(), nodeSet: map[string]*corev1.Node{}, now: req.Now}

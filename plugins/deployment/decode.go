@@ -33,15 +33,10 @@ type podInfo struct {
 	Phase corev1.PodPhase
 }
 
-// specBytes is the JSON of v's spec.template.spec as the host wrote it:
-// taken before anything reads the value's strings, which fastjson then
-// writes back escaped its own way (decode.Raw).
-func specBytes(v *fastjson.Value) []byte {
-	if spec := v.Get("spec", "template", "spec"); spec != nil {
-		return spec.MarshalTo(nil)
-	}
-	return nil
-}
+// specBytes is the JSON of a template spec as the host wrote it: taken
+// before anything reads the value's strings, which fastjson then writes
+// back escaped its own way (decode.Raw).
+func specBytes(v *fastjson.Value) []byte { return decode.Raw(v.Get("spec", "template", "spec")) }
 
 // decodeDeployment decodes the primary and its template spec's bytes.
 func decodeDeployment(v *fastjson.Value) (*appsv1.Deployment, []byte, error) {
@@ -58,7 +53,7 @@ func decodeDeployment(v *fastjson.Value) (*appsv1.Deployment, []byte, error) {
 func decodeReplicaSet(v *fastjson.Value) (*appsv1.ReplicaSet, []byte, *fastjson.Value, error) {
 	raw := specBytes(v)
 	var spec *fastjson.Value
-	if tmpl := v.Get("spec", "template"); tmpl != nil && tmpl.Type() == fastjson.TypeObject {
+	if tmpl := v.GetObject("spec", "template"); tmpl != nil {
 		spec = tmpl.Get("spec")
 		tmpl.Del("spec") // decoded on demand only
 	}

@@ -74,19 +74,11 @@ func Manifest() *abi.Manifest {
 	}
 }
 
-// parsers are reused between calls: a parser keeps its memory for the
-// next request.
-var parsers fastjson.ParserPool
-
 // Reconcile is one sync of the Deployment in the request (the "reconcile"
 // export's input).
-func Reconcile(input []byte) (*abi.ReconcileResponse, error) {
-	p := parsers.Get()
-	defer parsers.Put(p)
-	req, err := request.Parse(p, input)
-	if err != nil {
-		return nil, err
-	}
+func Reconcile(input []byte) (*abi.ReconcileResponse, error) { return request.Handle(input, reconcile) }
+
+func reconcile(req *request.Request) (*abi.ReconcileResponse, error) {
 	s, err := newSync(req)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"wasmctl.dev/wasmctl/abi"
+	"wasmctl.dev/wasmctl/plugins/internal/kube/decode"
 )
 
 // Request is a parsed reconcile request. Its values belong to the parser
@@ -28,6 +29,23 @@ type Request struct {
 	// Memo and Config are the raw JSON (nil when absent or null).
 	Memo, Config []byte
 	LastError    *abi.ApplyError
+}
+
+// parsers are reused between calls: a parser keeps its memory for the
+// next request.
+var parsers fastjson.ParserPool
+
+// Handle parses input and runs fn over it. The request's values are only
+// valid during fn: the parser goes back to the pool when fn returns, so
+// fn's response must hold copies (MarshalTo, decoded structs).
+func Handle(input []byte, fn func(*Request) (*abi.ReconcileResponse, error)) (*abi.ReconcileResponse, error) {
+	p := parsers.Get()
+	defer parsers.Put(p)
+	req, err := Parse(p, input)
+	if err != nil {
+		return nil, err
+	}
+	return fn(req)
 }
 
 // Parse parses input with p, refusing a request of another ABI version or
@@ -57,7 +75,7 @@ func Parse(p *fastjson.Parser, input []byte) (*Request, error) {
 			r.Related[string(k)] = a
 		})
 	}
-	r.Memo, r.Config = raw(v.Get("memo")), raw(v.Get("config"))
+	r.Memo, r.Config = decode.Raw(v.Get("memo")), decode.Raw(v.Get("config"))
 	if le := v.Get("lastError"); le != nil && le.Type() == fastjson.TypeObject {
 		r.LastError = new(abi.ApplyError)
 		if err := json.Unmarshal(le.MarshalTo(nil), r.LastError); err != nil {
@@ -65,11 +83,4 @@ func Parse(p *fastjson.Parser, input []byte) (*Request, error) {
 		}
 	}
 	return r, nil
-}
-
-func raw(v *fastjson.Value) []byte {
-	if v == nil || v.Type() == fastjson.TypeNull {
-		return nil
-	}
-	return v.MarshalTo(nil)
 }

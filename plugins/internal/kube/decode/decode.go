@@ -41,38 +41,26 @@ func (e *Error) Error() string { return e.Path + ": " + e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
 // At puts err under the object key field (nil stays nil).
-func At(field []byte, err error) error {
-	if err == nil {
-		return nil
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		if strings.HasPrefix(e.Path, "[") {
-			e.Path = string(field) + e.Path
-		} else {
-			e.Path = string(field) + "." + e.Path
-		}
-		return e
-	}
-	return &Error{Path: string(field), Err: err}
-}
+func At(field []byte, err error) error { return under(string(field), err) }
 
 // Index puts err under array index i (nil stays nil).
-func Index(i int, err error) error {
+func Index(i int, err error) error { return under("["+strconv.Itoa(i)+"]", err) }
+
+// under prefixes err's path with p (a key or an index).
+func under(p string, err error) error {
 	if err == nil {
 		return nil
 	}
-	p := "[" + strconv.Itoa(i) + "]"
 	var e *Error
-	if errors.As(err, &e) {
-		if strings.HasPrefix(e.Path, "[") {
-			e.Path = p + e.Path
-		} else {
-			e.Path = p + "." + e.Path
-		}
-		return e
+	if !errors.As(err, &e) {
+		return &Error{Path: p, Err: err}
 	}
-	return &Error{Path: p, Err: err}
+	if strings.HasPrefix(e.Path, "[") {
+		e.Path = p + e.Path
+	} else {
+		e.Path = p + "." + e.Path
+	}
+	return e
 }
 
 func mismatch(want string, v *fastjson.Value) error {
@@ -209,11 +197,11 @@ func IntOrString(v *fastjson.Value, dst *intstr.IntOrString) error {
 	return Int32(v, &dst.IntVal)
 }
 
-// Raw is v as compact JSON, nil for null: the value's bytes as the sender
+// Raw is v as compact JSON, nil for null or a nil v (absent): the value's bytes as the sender
 // wrote them when its strings and keys were never read (fastjson writes
 // those back verbatim), which is how RawExtension and FieldsV1 keep theirs.
 func Raw(v *fastjson.Value) []byte {
-	if v.Type() == fastjson.TypeNull {
+	if v == nil || v.Type() == fastjson.TypeNull {
 		return nil
 	}
 	return v.MarshalTo(nil)
