@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"wasmctl.dev/wasmctl/host/apply"
+	"wasmctl.dev/wasmctl/host/spec"
 	"wasmctl.dev/wasmctl/internal/projection"
 )
 
@@ -76,6 +78,10 @@ type informerCache struct {
 
 	mu        sync.Mutex
 	informers map[schema.GroupVersionResource]*informer
+
+	// keep cuts the cached objects of a kind to the fields some controller
+	// reads (cacheFields); a kind without an entry is cached whole.
+	keep map[schema.GroupKind]*projection.Projection
 
 	// json memoises each object's JSON by UID and resourceVersion: a primary
 	// with 100 children is serialised once per change, not once per call.
@@ -148,9 +154,13 @@ func (inf *informer) selected(ns string, sel labels.Selector) []any {
 // informers never resync: each controller resyncs its primaries itself, at
 // its own period, which a hot reload can change (an informer's period is
 // fixed at its creation).
-func newInformerCache(typed kubernetes.Interface, dynamic dynamic.Interface, mapper meta.RESTMapper) *informerCache {
+//
+// keep (from cacheFields) cuts the objects of a kind as they enter the
+// cache; nil keeps every kind whole.
+func newInformerCache(typed kubernetes.Interface, dynamic dynamic.Interface, mapper meta.RESTMapper, keep map[schema.GroupKind]*projection.Projection) *informerCache {
 	c := &informerCache{
 		mapper:    mapper,
+		keep:      keep,
 		dynamic:   dynamicinformer.NewDynamicSharedInformerFactory(dynamic, 0),
 		informers: map[schema.GroupVersionResource]*informer{},
 	}
@@ -185,7 +195,7 @@ func (c *informerCache) For(gvk schema.GroupVersionKind) (*informer, error) {
 	if si == nil {
 		si = c.dynamic.ForResource(m.Resource).Informer()
 	}
-	if err := si.SetTransform(transformFor(gvk)); err != nil {
+	if err := si.SetTransform(transformFor(gvk, c.keep[gvk.GroupKind()])); err != nil {
 		return nil, err
 	}
 	want := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, indexControllerUID: controllerUIDIndex, indexOrphanNamespace: orphanNamespaceIndex}
@@ -308,10 +318,10 @@ type objectJSON struct {
 }
 
 // transformFor returns the informer transform for gvk: it drops
-// managedFields and sets apiVersion and kind, which typed objects decoded
-// from a list or watch lack. It runs on a freshly decoded object, before the
-// cache holds it.
-func transformFor(gvk schema.GroupVersionKind) cache.TransformFunc {
+// managedFields, cuts the object to keep when keep is not nil, and sets
+// apiVersion and kind, which typed objects decoded from a list or watch
+// lack. It runs on a freshly decoded object, before the cache holds it.
+func transformFor(gvk schema.GroupVersionKind, keep *projection.Projection) cache.TransformFunc {
 	return func(obj any) (any, error) {
 		switch o := obj.(type) {
 		case *unstructured.Unstructured:
@@ -321,9 +331,90 @@ func transformFor(gvk schema.GroupVersionKind) cache.TransformFunc {
 		case apply.Object:
 			o.SetManagedFields(nil)
 			o.GetObjectKind().SetGroupVersionKind(gvk)
+		default:
+			return obj, nil // a tombstone: its object was transformed when it came in
+		}
+		if keep != nil {
+			keep.Prune(obj)
 		}
 		return obj, nil
 	}
+}
+
+// hostFields are the fields of a cached object the host reads itself, on
+// top of those projection.New always keeps: selectors match labels,
+// ownership follows controller references, the finalizer cleanup reads
+// finalizers, the handlers deletion timestamps.
+var hostFields = []string{
+	"metadata.labels", "metadata.ownerReferences", "metadata.finalizers", "metadata.generateName",
+	"metadata.creationTimestamp", "metadata.deletionTimestamp", "metadata.deletionGracePeriodSeconds", "metadata.generation",
+}
+
+// cacheFields decides what the shared cache keeps of each kind. A kind
+// that some controller reconciles (its for kind, sent whole), or that some
+// controller owns or relates to without listing its fields, is kept whole.
+// Any other kind is cut to the union of the fields the controllers reading
+// it list (Manifest.Fields) and hostFields: kube-controller-manager must
+// keep whole objects, the host knows every reader. Measured on 5750 pods
+// (docs/BENCHMARKS.md), a pod's containers, volumes and their resources
+// were most of the cache. The cut is fixed for the informers' lifetime: a
+// hot reload that reads more of such a kind needs a restart (covers).
+func cacheFields(specs []*spec.Controller) (map[schema.GroupKind]*projection.Projection, error) {
+	whole := map[schema.GroupKind]bool{}
+	paths := map[schema.GroupKind][]string{}
+	for _, s := range specs {
+		whole[s.For.GroupKind()] = true
+		for _, gvk := range readKinds(s) {
+			if s.Projections[gvk] == nil {
+				whole[gvk.GroupKind()] = true
+				continue
+			}
+			for _, f := range s.Manifest.Fields {
+				if fgvk, err := spec.GVK(f.Type); err == nil && fgvk == gvk {
+					paths[gvk.GroupKind()] = append(paths[gvk.GroupKind()], f.Paths...)
+				}
+			}
+		}
+	}
+	keep := map[schema.GroupKind]*projection.Projection{}
+	for gk, ps := range paths {
+		if whole[gk] {
+			continue
+		}
+		p, err := projection.New("cache/"+gk.String(), append(slices.Clone(hostFields), ps...))
+		if err != nil {
+			return nil, fmt.Errorf("fields of %s: %w", gk, err)
+		}
+		keep[gk] = p
+	}
+	return keep, nil
+}
+
+// readKinds are the kinds of s's children, orphans and related objects,
+// each once.
+func readKinds(s *spec.Controller) []schema.GroupVersionKind {
+	out := slices.Clone(s.Owns)
+	for _, r := range s.Related {
+		if !slices.Contains(out, r.GVK) {
+			out = append(out, r.GVK)
+		}
+	}
+	return out
+}
+
+// covers reports whether the cache holds every field s reads of the kinds
+// it cuts: else s must wait for a restart, which builds the cache anew.
+func (c *informerCache) covers(s *spec.Controller) bool {
+	for _, gvk := range readKinds(s) {
+		keep := c.keep[gvk.GroupKind()]
+		if keep == nil {
+			continue
+		}
+		if p := s.Projections[gvk]; p == nil || !keep.Covers(p) {
+			return false
+		}
+	}
+	return true
 }
 
 func controllerUIDIndex(obj any) ([]string, error) {

@@ -113,7 +113,7 @@ func newHarness(t *testing.T, edit func(m *abi.Manifest)) *harness {
 	dyn := dynamicfake.NewSimpleDynamicClient(scheme.Scheme)
 	h := &harness{plugin: &fakePlugin{}, rec: record.NewFakeRecorder(100), typed: typed, clock: time.Unix(1_700_000_000, 0)}
 	h.c, err = newController(s, h.plugin, nil, controllerEnv{
-		cache:    newInformerCache(typed, dyn, mapper),
+		cache:    newInformerCache(typed, dyn, mapper, nil),
 		clients:  &Clients{Typed: typed, Dynamic: dyn, Writes: dyn, Mapper: mapper},
 		recorder: h.rec, metrics: metrics.New(), now: func() time.Time { return h.clock },
 	})

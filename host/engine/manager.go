@@ -85,7 +85,15 @@ func New(ctx context.Context, o Options) (_ *Manager, err error) {
 	if o.Clients == nil {
 		return nil, errors.New("engine: Options.Clients is required")
 	}
-	m.cache = newInformerCache(o.Clients.Typed, o.Clients.Dynamic, o.Clients.Mapper)
+	specs := make([]*spec.Controller, len(o.Controllers))
+	for i, l := range o.Controllers {
+		specs[i] = l.Spec
+	}
+	keep, err := cacheFields(specs)
+	if err != nil {
+		return nil, err
+	}
+	m.cache = newInformerCache(o.Clients.Typed, o.Clients.Dynamic, o.Clients.Mapper, keep)
 	m.broadcaster = record.NewBroadcaster(record.WithContext(ctx))
 	for _, l := range o.Controllers {
 		s := l.Spec

@@ -200,6 +200,9 @@ func (m *Manager) reloadOne(ctx context.Context, cfg *config.Config, i int, c *C
 	old := c.spec.Load()
 	cur := *l.Spec
 	for _, ch := range spec.Diff(old, &cur) {
+		if ch.Field == "fields" && !m.cache.covers(&cur) {
+			ch.Live = false // reads fields the cache was built without
+		}
 		if ch.Live {
 			res.Applied = append(res.Applied, ch.Field)
 		} else {
@@ -208,7 +211,7 @@ func (m *Manager) reloadOne(ctx context.Context, cfg *config.Config, i int, c *C
 	}
 	newInstances := slices.Contains(res.Applied, "plugin") || slices.Contains(res.Applied, "pluginConfig")
 	if newInstances && slices.ContainsFunc(res.RestartRequired, func(f string) bool {
-		return f == "for" || f == "owns" || f == "related"
+		return f == "for" || f == "owns" || f == "related" || f == "fields"
 	}) {
 		// The new module expects inputs this controller's informers do not
 		// give (or another kind altogether): it waits for the restart, with
@@ -235,6 +238,9 @@ func (m *Manager) reloadOne(ctx context.Context, cfg *config.Config, i int, c *C
 	cur.For, cur.Owns, cur.Related, cur.Record = old.For, old.Owns, old.Related, old.Record
 	cur.Manifest.For, cur.Manifest.Owns, cur.Manifest.Related = old.Manifest.For, old.Manifest.Owns, old.Manifest.Related
 	cur.Permissions.For, cur.Permissions.Owns = old.Permissions.For, old.Permissions.Owns
+	if slices.Contains(res.RestartRequired, "fields") {
+		cur.Manifest.Fields, cur.Projections = old.Manifest.Fields, old.Projections
+	}
 	if !newInstances && !slices.Contains(res.Applied, "limits") {
 		l.Close() // same module, limits and Extism config: keep the running instances
 	} else {

@@ -156,3 +156,69 @@ func copyTo(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestReloadFieldsTheCacheLacks: a controller's owned ConfigMaps are cached
+// cut to the fields it lists; a reload that reads more of them waits for a
+// restart (the running plugin stays, as for a new owns kind), one that
+// reads less applies live.
+func TestReloadFieldsTheCacheLacks(t *testing.T) {
+	wasm, err := wasmbuild.Build("", "./testdata/mirror")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	copyTo(t, wasm, filepath.Join(dir, "mirror.wasm"))
+	load := func(fields string) *config.Config {
+		t.Helper()
+		path := filepath.Join(dir, "config.yaml")
+		yaml := "compilationCacheDir: none\ncontrollers:\n  - {name: a, plugin: mirror.wasm, pluginConfig: {fields: " + fields + "}}\n"
+		if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := config.Load(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	rt, err := runtime.New(runtime.Options{CacheDir: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := spec.LoadAll(t.Context(), rt, load(`"data,metadata.annotations[keep]"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := meta.NewDefaultRESTMapper(nil)
+	for _, gvk := range []schema.GroupVersionKind{{Group: "test.wasmctl.dev", Version: "v1", Kind: "Mirror"}, cmGVK} {
+		mapper.Add(gvk, meta.RESTScopeNamespace)
+	}
+	typed := kubefake.NewClientset()
+	dyn := dynamicfake.NewSimpleDynamicClient(scheme.Scheme)
+	m, err := New(t.Context(), Options{Controllers: loaded, Runtime: rt, Clients: &Clients{Typed: typed, Dynamic: dyn, Writes: dyn, Mapper: mapper}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.closePlugins(t.Context())
+	if m.cache.keep[cmGVK.GroupKind()] == nil {
+		t.Fatalf("ConfigMaps cached whole, cut: %v", m.cache.keep)
+	}
+	a := m.controller("a")
+	running := a.plugin.cur.Load()
+
+	rs := m.Reload(t.Context(), load(`"data,metadata.annotations"`))
+	if len(rs) != 1 || !slices.Contains(rs[0].RestartRequired, "fields") || slices.Contains(rs[0].Applied, "fields") {
+		t.Fatalf("wider fields: %+v", rs)
+	}
+	if a.plugin.cur.Load() != running || len(a.Spec().Manifest.Fields[0].Paths) != 2 || a.Spec().Manifest.Fields[0].Paths[1] != "metadata.annotations[keep]" {
+		t.Fatalf("the plugin that reads more was swapped in, or its fields applied: %v", a.Spec().Manifest.Fields)
+	}
+
+	rs = m.Reload(t.Context(), load(`data.x`))
+	if len(rs) != 1 || !slices.Contains(rs[0].Applied, "fields") || len(rs[0].RestartRequired) != 0 {
+		t.Fatalf("narrower fields: %+v", rs)
+	}
+	if a.plugin.cur.Load() == running || a.Spec().Manifest.Fields[0].Paths[0] != "data.x" {
+		t.Fatalf("narrower fields not applied: %v", a.Spec().Manifest.Fields)
+	}
+}

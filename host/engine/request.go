@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
-	"strings"
-	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -318,7 +316,7 @@ func typedField(v reflect.Value, path []string) (value any, ok bool) {
 			}
 			v = v.Elem()
 		}
-		if customJSON(v.Type()) {
+		if projection.CustomJSON(v.Type()) {
 			return nil, false
 		}
 		if i == len(path) {
@@ -326,11 +324,11 @@ func typedField(v reflect.Value, path []string) (value any, ok bool) {
 		}
 		switch v.Kind() {
 		case reflect.Struct:
-			f, found := jsonFieldOf(v.Type(), path[i])
+			f, found := projection.FieldByJSONName(v.Type(), path[i])
 			if !found {
 				return nil, true
 			}
-			v, omitEmpty = v.FieldByIndex(f.index), f.omitEmpty
+			v, omitEmpty = v.FieldByIndex(f.Index), f.OmitEmpty
 		case reflect.Map:
 			if v.Type().Key().Kind() != reflect.String {
 				return nil, false
@@ -354,52 +352,4 @@ func typedField(v reflect.Value, path []string) (value any, ok bool) {
 		return nil, true // null
 	}
 	return v.Interface(), true
-}
-
-var jsonMarshaler = reflect.TypeFor[json.Marshaler]()
-
-// customJSON reports whether t (or *t) has its own JSON form.
-func customJSON(t reflect.Type) bool {
-	return t.Implements(jsonMarshaler) || reflect.PointerTo(t).Implements(jsonMarshaler)
-}
-
-type jsonFieldInfo struct {
-	index     []int
-	omitEmpty bool
-}
-
-var jsonFieldCache sync.Map // reflect.Type -> map[string]jsonFieldInfo
-
-// jsonFieldOf finds the field of struct type t that encodes as key name,
-// fields of untagged embedded structs included (the shallowest wins).
-func jsonFieldOf(t reflect.Type, name string) (jsonFieldInfo, bool) {
-	if m, ok := jsonFieldCache.Load(t); ok {
-		f, found := m.(map[string]jsonFieldInfo)[name]
-		return f, found
-	}
-	m := map[string]jsonFieldInfo{}
-	for _, f := range reflect.VisibleFields(t) {
-		if !f.IsExported() {
-			continue
-		}
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		n, opts, _ := strings.Cut(tag, ",")
-		if f.Anonymous && n == "" && f.Type.Kind() == reflect.Struct {
-			continue // its fields are promoted (VisibleFields lists them)
-		}
-		if n == "" {
-			n = f.Name
-		}
-		if old, ok := m[n]; ok && len(old.index) <= len(f.Index) {
-			continue
-		}
-		opts = "," + opts + ","
-		m[n] = jsonFieldInfo{index: f.Index, omitEmpty: strings.Contains(opts, ",omitempty,") || strings.Contains(opts, ",omitzero,")}
-	}
-	jsonFieldCache.Store(t, m)
-	f, found := m[name]
-	return f, found
 }

@@ -191,12 +191,18 @@ func equal(a, b map[string]string) bool {
 }
 
 func init() {
-	guest.Register(&abi.Manifest{
+	m := &abi.Manifest{
 		Name:    "mirror",
 		Version: "0.1.0",
 		For:     abi.TypeRef{APIVersion: "test.wasmctl.dev/v1", Kind: "Mirror"},
 		Owns:    []abi.TypeRef{{APIVersion: "v1", Kind: "ConfigMap"}},
-	}, reconcile)
+	}
+	// pluginConfig fields: the ConfigMap fields it reads, comma-separated
+	// (the cache tests); without it, whole ConfigMaps.
+	if f, ok := guest.Config("fields"); ok {
+		m.Fields = []abi.FieldSelection{{Type: m.Owns[0], Paths: strings.Split(f, ",")}}
+	}
+	guest.Register(m, reconcile)
 }
 
 func main() {}
