@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -85,8 +87,16 @@ type informerCache struct {
 
 	// json memoises each object's JSON by UID and resourceVersion: a primary
 	// with 100 children is serialised once per change, not once per call.
+	// Entries unread for a memoTTL are dropped (sweepJSON).
 	json sync.Map // types.UID -> *objectJSON
 }
+
+// memoTTL is how long memoised JSON outlives its last read (between one
+// and two periods of it). In a settled cluster nothing reads it until the
+// next resync, and keeping it meant ~13 MiB of heap for 5750 pods (twice
+// that in resident memory at the default GOGC); a resync that finds it
+// gone marshals each object once more (~20 us a pod).
+const memoTTL = time.Minute
 
 // informer is one shared informer and what it watches.
 type informer struct {
@@ -220,6 +230,18 @@ func (c *informerCache) For(gvk schema.GroupVersionKind) (*informer, error) {
 
 // Start starts every informer created so far.
 func (c *informerCache) Start(stop <-chan struct{}) {
+	go func() {
+		t := time.NewTicker(memoTTL)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				c.sweepJSON()
+			}
+		}
+	}()
 	if c.typed != nil {
 		c.typed.Start(stop)
 	}
@@ -293,6 +315,7 @@ func (c *informerCache) JSON(obj apply.Object, p *projection.Projection) ([]byte
 	}
 	e, _ := c.json.LoadOrStore(uid, &objectJSON{})
 	entry := e.(*objectJSON)
+	entry.read.Store(true)
 	entry.mu.Lock()
 	defer entry.mu.Unlock()
 	if entry.rv != rv {
@@ -309,9 +332,20 @@ func (c *informerCache) JSON(obj apply.Object, p *projection.Projection) ([]byte
 	return data, nil
 }
 
+// sweepJSON drops the memoised JSON not read since its last run.
+func (c *informerCache) sweepJSON() {
+	c.json.Range(func(uid, e any) bool {
+		if !e.(*objectJSON).read.Swap(false) {
+			c.json.Delete(uid)
+		}
+		return true
+	})
+}
+
 // objectJSON is the memoised JSON of one object at one resourceVersion, by
 // projection id ("" for the whole object).
 type objectJSON struct {
+	read atomic.Bool // since the last sweep
 	mu   sync.Mutex
 	rv   string
 	data map[string][]byte

@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"wasmctl.dev/wasmctl/abi"
@@ -83,5 +86,30 @@ func TestCacheFields(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSweepJSON: memoised JSON survives a sweep when it was read since
+// the one before, and is dropped otherwise.
+func TestSweepJSON(t *testing.T) {
+	c := newInformerCache(nil, nil, nil, nil)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", UID: "uid-p", ResourceVersion: "1"}}
+	memoised := func() bool {
+		_, ok := c.json.Load(pod.UID)
+		return ok
+	}
+	if _, err := c.JSON(pod, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.sweepJSON()
+	if !memoised() {
+		t.Fatal("dropped by the first sweep after a read")
+	}
+	c.sweepJSON()
+	if memoised() {
+		t.Fatal("kept through a sweep with no read since the last")
+	}
+	if data, err := c.JSON(pod, nil); err != nil || !strings.Contains(string(data), `"uid-p"`) || !memoised() {
+		t.Fatalf("after the sweep: %s, %v", data, err)
 	}
 }
