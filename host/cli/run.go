@@ -91,7 +91,7 @@ func run(ctx context.Context, cmd *cobra.Command, o runOptions) error {
 		}
 	}()
 	m := metrics.New()
-	mgr, err := engine.FromConfig(ctx, cfg, rc, engine.Options{Metrics: m})
+	mgr, err := engine.FromConfig(ctx, cfg, rc, engine.Options{Metrics: m, OnIdle: debug.FreeOSMemory})
 	if err != nil {
 		return err
 	}

@@ -89,6 +89,9 @@ type informerCache struct {
 	// with 100 children is serialised once per change, not once per call.
 	// Entries unread for a memoTTL are dropped (sweepJSON).
 	json sync.Map // types.UID -> *objectJSON
+	// onIdle runs after a sweep that dropped the last memoised JSON
+	// (Options.OnIdle).
+	onIdle func()
 }
 
 // memoTTL is how long memoised JSON outlives its last read (between one
@@ -332,14 +335,23 @@ func (c *informerCache) JSON(obj apply.Object, p *projection.Projection) ([]byte
 	return data, nil
 }
 
-// sweepJSON drops the memoised JSON not read since its last run.
+// sweepJSON drops the memoised JSON not read since its last run. When that
+// was all of it (nothing reconciled for a period), the host has gone idle:
+// onIdle runs.
 func (c *informerCache) sweepJSON() {
+	dropped, kept := 0, 0
 	c.json.Range(func(uid, e any) bool {
-		if !e.(*objectJSON).read.Swap(false) {
+		if e.(*objectJSON).read.Swap(false) {
+			kept++
+		} else {
 			c.json.Delete(uid)
+			dropped++
 		}
 		return true
 	})
+	if dropped > 0 && kept == 0 && c.onIdle != nil {
+		c.onIdle()
+	}
 }
 
 // objectJSON is the memoised JSON of one object at one resourceVersion, by

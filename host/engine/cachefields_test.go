@@ -90,9 +90,12 @@ func TestCacheFields(t *testing.T) {
 }
 
 // TestSweepJSON: memoised JSON survives a sweep when it was read since
-// the one before, and is dropped otherwise.
+// the one before, and is dropped otherwise; the sweep that drops the last
+// of it calls onIdle, once.
 func TestSweepJSON(t *testing.T) {
 	c := newInformerCache(nil, nil, nil, nil)
+	idle := 0
+	c.onIdle = func() { idle++ }
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", UID: "uid-p", ResourceVersion: "1"}}
 	memoised := func() bool {
 		_, ok := c.json.Load(pod.UID)
@@ -102,12 +105,16 @@ func TestSweepJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.sweepJSON()
-	if !memoised() {
-		t.Fatal("dropped by the first sweep after a read")
+	if !memoised() || idle != 0 {
+		t.Fatalf("dropped by the first sweep after a read (or idle: %d)", idle)
 	}
 	c.sweepJSON()
-	if memoised() {
-		t.Fatal("kept through a sweep with no read since the last")
+	if memoised() || idle != 1 {
+		t.Fatalf("kept through a sweep with no read since the last (or idle %d times, want 1)", idle)
+	}
+	c.sweepJSON()
+	if idle != 1 {
+		t.Fatalf("idle %d times: once per idle spell", idle)
 	}
 	if data, err := c.JSON(pod, nil); err != nil || !strings.Contains(string(data), `"uid-p"`) || !memoised() {
 		t.Fatalf("after the sweep: %s, %v", data, err)
