@@ -66,7 +66,7 @@ func (c *Controller) relatedHandler(inf *informer) cache.ResourceEventHandlerFun
 	return cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) { c.relatedChanged(inf, obj, false) },
 		UpdateFunc: func(oldObj, obj any) {
-			if c.sameProjection(inf, oldObj, obj) {
+			if !c.wakesOnUpdate(inf) || c.sameProjection(inf, oldObj, obj) {
 				return
 			}
 			if o, n := asObject(oldObj), asObject(obj); o != nil && n != nil && !reflect.DeepEqual(o.GetLabels(), n.GetLabels()) {
@@ -76,6 +76,22 @@ func (c *Controller) relatedHandler(inf *informer) cache.ResourceEventHandlerFun
 		},
 		DeleteFunc: func(obj any) { c.relatedChanged(inf, obj, true) },
 	}
+}
+
+// wakesOnUpdate reports whether an update of an object of related
+// informer inf can wake a primary: some input reading it is neither
+// passive nor woken by deletions only. The Deployment plugin's pods are
+// such an input; without this check each pod update paid sameProjection
+// (4 % of the host's CPU in the 100-Deployment rollout) to then wake
+// nothing.
+func (c *Controller) wakesOnUpdate(inf *informer) bool {
+	s := c.spec.Load()
+	for i := range s.Related {
+		if r := &s.Related[i]; c.related[i] == inf && !r.Passive && r.WakeOn != abi.WakeDelete {
+			return true
+		}
+	}
+	return false
 }
 
 // sameProjection reports whether an update of an object of related
