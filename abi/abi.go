@@ -322,7 +322,11 @@ type Manifest struct {
 	// Fields limits the objects of a kind that the plugin receives as
 	// children, orphans or related objects to the fields it reads: less to
 	// copy and far less to decode in the guest. The primary is always sent
-	// whole.
+	// whole. A kind that no controller of the host reconciles, and that
+	// every controller reading it lists fields for, is also cached cut to
+	// the union of those fields (and the metadata the host reads): listing
+	// fields saves the host memory too. A hot reload that reads more of
+	// such a kind takes a restart.
 	Fields []FieldSelection `json:"fields,omitempty"`
 	// IgnoreOwnWrites: the host does not call the plugin again only because
 	// its cache caught up with the plugin's own last write of the primary

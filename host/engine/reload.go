@@ -96,7 +96,8 @@ type ReloadResult struct {
 // finish on the old one, which is then closed), limits come with it, the
 // config: block, permissions, fields, selector and event wording take
 // effect at the next reconcile, workers are started or retired, the resync
-// timer restarts. Changes that need new informers or files are not applied
+// timer restarts. Changes that need new informers or files, or fields
+// that read more of a kind the cache cuts (cacheFields), are not applied
 // and are reported as needing a restart: in the log, on /readyz (Status)
 // and in wasmctl_restart_required. A controller that fails to load keeps
 // running as it was. Every result is also logged and counted.

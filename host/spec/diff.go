@@ -18,7 +18,8 @@ type Change struct {
 // Diff lists what differs from old to cur. The plugin, its limits, the
 // config: block, workers, resyncPeriod, permissions, fields, selector,
 // ignoreOwnWrites and ownedEvents apply live; for, owns, related inputs and
-// record need new informers or files and take a restart.
+// record need new informers or files and take a restart. (The engine also
+// restarts for fields that read more of a kind its cache cuts.)
 func Diff(old, cur *Controller) []Change {
 	var out []Change
 	add := func(changed bool, field string, live bool) {
