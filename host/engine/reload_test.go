@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,15 +26,19 @@ import (
 // TestReload: Manager.Reload applies live what it can, reports what needs a
 // restart, keeps the running plugin when the new one fails to load, and
 // matches controllers by name, not position.
-func TestReload(t *testing.T) {
+// reloadFixture is a manager over fake clients running the mirror plugin
+// as the controllers of the configuration yaml lists, the configuration's
+// directory, and load, which writes another configuration there and loads
+// it.
+func reloadFixture(t *testing.T, yaml string) (m *Manager, dir string, load func(yaml string) *config.Config) {
+	t.Helper()
 	wasm, err := wasmbuild.Build("", "./testdata/mirror")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	plugin := filepath.Join(dir, "mirror.wasm")
-	copyTo(t, wasm, plugin)
-	load := func(yaml string) *config.Config {
+	dir = t.TempDir()
+	copyTo(t, wasm, filepath.Join(dir, "mirror.wasm"))
+	load = func(yaml string) *config.Config {
 		t.Helper()
 		path := filepath.Join(dir, "config.yaml")
 		if err := os.WriteFile(path, []byte("compilationCacheDir: none\ncontrollers:\n"+yaml), 0o644); err != nil {
@@ -49,8 +54,7 @@ func TestReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := load("  - {name: a, plugin: mirror.wasm, workers: 2, config: {v: 1}}\n  - {name: b, plugin: mirror.wasm}\n")
-	loaded, err := spec.LoadAll(t.Context(), rt, cfg)
+	loaded, err := spec.LoadAll(t.Context(), rt, load(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,11 +64,18 @@ func TestReload(t *testing.T) {
 	}
 	typed := kubefake.NewClientset()
 	dyn := dynamicfake.NewSimpleDynamicClient(scheme.Scheme)
-	m, err := New(t.Context(), Options{Controllers: loaded, Runtime: rt, Clients: &Clients{Typed: typed, Dynamic: dyn, Writes: dyn, Mapper: mapper}})
+	m, err = New(t.Context(), Options{Controllers: loaded, Runtime: rt, Clients: &Clients{Typed: typed, Dynamic: dyn, Writes: dyn, Mapper: mapper}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.closePlugins(t.Context())
+	t.Cleanup(func() { m.closePlugins(context.Background()) })
+	return m, dir, load
+}
+
+func TestReload(t *testing.T) {
+	initial := "  - {name: a, plugin: mirror.wasm, workers: 2, config: {v: 1}}\n  - {name: b, plugin: mirror.wasm}\n"
+	m, dir, load := reloadFixture(t, initial)
+	cfg := load(initial)
 	a, b := m.controller("a"), m.controller("b")
 	byName := func(rs []ReloadResult, name string) ReloadResult {
 		t.Helper()
@@ -162,44 +173,11 @@ func copyTo(t *testing.T, from, to string) {
 // restart (the running plugin stays, as for a new owns kind), one that
 // reads less applies live.
 func TestReloadFieldsTheCacheLacks(t *testing.T) {
-	wasm, err := wasmbuild.Build("", "./testdata/mirror")
-	if err != nil {
-		t.Fatal(err)
+	entry := func(fields string) string {
+		return "  - {name: a, plugin: mirror.wasm, pluginConfig: {fields: " + fields + "}}\n"
 	}
-	dir := t.TempDir()
-	copyTo(t, wasm, filepath.Join(dir, "mirror.wasm"))
-	load := func(fields string) *config.Config {
-		t.Helper()
-		path := filepath.Join(dir, "config.yaml")
-		yaml := "compilationCacheDir: none\ncontrollers:\n  - {name: a, plugin: mirror.wasm, pluginConfig: {fields: " + fields + "}}\n"
-		if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := config.Load(path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
-	rt, err := runtime.New(runtime.Options{CacheDir: "none"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := spec.LoadAll(t.Context(), rt, load(`"data,metadata.annotations[keep]"`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper := meta.NewDefaultRESTMapper(nil)
-	for _, gvk := range []schema.GroupVersionKind{{Group: "test.wasmctl.dev", Version: "v1", Kind: "Mirror"}, cmGVK} {
-		mapper.Add(gvk, meta.RESTScopeNamespace)
-	}
-	typed := kubefake.NewClientset()
-	dyn := dynamicfake.NewSimpleDynamicClient(scheme.Scheme)
-	m, err := New(t.Context(), Options{Controllers: loaded, Runtime: rt, Clients: &Clients{Typed: typed, Dynamic: dyn, Writes: dyn, Mapper: mapper}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.closePlugins(t.Context())
+	m, _, loadYAML := reloadFixture(t, entry(`"data,metadata.annotations[keep]"`))
+	load := func(fields string) *config.Config { return loadYAML(entry(fields)) }
 	if m.cache.keep[cmGVK.GroupKind()] == nil {
 		t.Fatalf("ConfigMaps cached whole, cut: %v", m.cache.keep)
 	}
