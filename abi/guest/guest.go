@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 
 	"wasmctl.dev/wasmctl/abi"
 )
@@ -100,7 +101,10 @@ func reconcileJSON(input []byte) ([]byte, error) {
 	if resp.Kind == "" {
 		resp.Kind = abi.KindReconcileResponse
 	}
-	return encode(resp)
+	if math.IsNaN(resp.RequeueAfterSeconds) || math.IsInf(resp.RequeueAfterSeconds, 0) {
+		return encode(resp) // json.Marshal's error names the value
+	}
+	return appendResponse(nil, resp), nil
 }
 
 // describeJSON is the work of the describe export.
