@@ -27,6 +27,13 @@
 // Register and RegisterRaw only record the function and there are no
 // exports.
 //
+// The response is written as encoding/json would write it, except that the
+// raw JSON of each action's object and patch and of the memo is copied as
+// it is rather than compacted again (abi's Add helpers make it with
+// json.Marshal; the second pass cost as much as the first under wasm). Raw
+// JSON a plugin puts there itself must be valid: the host refuses a whole
+// response that is not.
+//
 // By default the input and output cross in one host call each through the
 // wasmctl extension "wasmctl:host/env"; such a module only runs on a wasmctl
 // host. Build with -tags wasmctl_portable to use go-pdk's standard Extism
