@@ -116,6 +116,9 @@ func appendEvents(b []byte, events []abi.Event) []byte {
 		b = appendString(b, e.Reason)
 		b = append(b, `,"message":`...)
 		b = appendString(b, e.Message)
+		if e.AfterApply {
+			b = append(b, `,"afterApply":true`...)
+		}
 		b = append(b, '}')
 	}
 	return append(b, ']')
