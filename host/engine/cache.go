@@ -411,14 +411,10 @@ func cacheFields(specs []*spec.Controller) (map[schema.GroupKind]*projection.Pro
 	for _, s := range specs {
 		whole[s.For.GroupKind()] = true
 		for _, gvk := range readKinds(s) {
-			if s.Projections[gvk] == nil {
+			if p := s.Projections[gvk]; p != nil {
+				paths[gvk.GroupKind()] = append(paths[gvk.GroupKind()], p.Paths()...)
+			} else {
 				whole[gvk.GroupKind()] = true
-				continue
-			}
-			for _, f := range s.Manifest.Fields {
-				if fgvk, err := spec.GVK(f.Type); err == nil && fgvk == gvk {
-					paths[gvk.GroupKind()] = append(paths[gvk.GroupKind()], f.Paths...)
-				}
 			}
 		}
 	}

@@ -288,16 +288,10 @@ func whenHolds(r *spec.Related, primary apply.Object) bool {
 }
 
 // mapField is the value at path in an unstructured object, nil when
-// missing (a path through a scalar or a list included).
+// missing (a path through a scalar or a list included, which
+// NestedFieldNoCopy reports as an error).
 func mapField(obj map[string]any, path []string) any {
-	var v any = obj
-	for _, k := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
+	v, _, _ := unstructured.NestedFieldNoCopy(obj, path...)
 	return v
 }
 

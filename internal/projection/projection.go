@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -17,8 +18,9 @@ import (
 // abi.FieldSelection). It is a tree of field names; a leaf keeps the whole
 // value below it. Safe for concurrent use once built.
 type Projection struct {
-	id   string // distinguishes memoised JSON of different projections
-	root *fieldNode
+	id    string // distinguishes memoised JSON of different projections
+	root  *fieldNode
+	paths []string // as New was given them
 }
 
 type fieldNode struct {
@@ -29,13 +31,16 @@ type fieldNode struct {
 // ID is the id New was given.
 func (p *Projection) ID() string { return p.id }
 
+// Paths are the paths New was given (without the always kept ones).
+func (p *Projection) Paths() []string { return p.paths }
+
 // alwaysKept are the fields every projected object keeps: enough to name it.
 var alwaysKept = []string{"apiVersion", "kind", "metadata.name", "metadata.namespace", "metadata.uid", "metadata.resourceVersion"}
 
 // New parses field paths; id must differ between projections that can meet
 // the same object (it keys memoised JSON).
 func New(id string, paths []string) (*Projection, error) {
-	p := &Projection{id: id, root: &fieldNode{children: map[string]*fieldNode{}}}
+	p := &Projection{id: id, root: &fieldNode{children: map[string]*fieldNode{}}, paths: slices.Clone(paths)}
 	for _, path := range append(append([]string(nil), alwaysKept...), paths...) {
 		segs, err := splitPath(path)
 		if err != nil {
