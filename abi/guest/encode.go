@@ -1,11 +1,8 @@
 package guest
 
 import (
-	"math"
-	"strconv"
-	"unicode/utf8"
-
 	"wasmctl.dev/wasmctl/abi"
+	"wasmctl.dev/wasmctl/abi/sdk/jsonwrite"
 )
 
 // appendResponse appends resp's JSON to b, as encoding/json writes it
@@ -32,11 +29,11 @@ func appendResponse(b []byte, resp *abi.ReconcileResponse) []byte {
 	}
 	if resp.APIVersion != "" {
 		field("apiVersion")
-		b = appendString(b, resp.APIVersion)
+		b = jsonwrite.AppendString(b, resp.APIVersion)
 	}
 	if resp.Kind != "" {
 		field("kind")
-		b = appendString(b, resp.Kind)
+		b = jsonwrite.AppendString(b, resp.Kind)
 	}
 	if len(resp.Actions) > 0 {
 		field("actions")
@@ -51,7 +48,7 @@ func appendResponse(b []byte, resp *abi.ReconcileResponse) []byte {
 	}
 	if resp.RequeueAfterSeconds != 0 {
 		field("requeueAfterSeconds")
-		b = appendFloat(b, resp.RequeueAfterSeconds)
+		b = jsonwrite.AppendFloat(b, resp.RequeueAfterSeconds)
 	}
 	if len(resp.Events) > 0 {
 		field("events")
@@ -66,12 +63,12 @@ func appendResponse(b []byte, resp *abi.ReconcileResponse) []byte {
 
 func appendAction(b []byte, a *abi.Action) []byte {
 	b = append(b, `{"op":`...)
-	b = appendString(b, string(a.Op))
+	b = jsonwrite.AppendString(b, string(a.Op))
 	b = append(b, `,"object":`...)
 	b = appendRaw(b, a.Object)
 	if a.PatchType != "" {
 		b = append(b, `,"patchType":`...)
-		b = appendString(b, string(a.PatchType))
+		b = jsonwrite.AppendString(b, string(a.PatchType))
 	}
 	if len(a.Patch) > 0 {
 		b = append(b, `,"patch":`...)
@@ -79,11 +76,11 @@ func appendAction(b []byte, a *abi.Action) []byte {
 	}
 	if a.Subresource != "" {
 		b = append(b, `,"subresource":`...)
-		b = appendString(b, a.Subresource)
+		b = jsonwrite.AppendString(b, a.Subresource)
 	}
 	if a.PropagationPolicy != "" {
 		b = append(b, `,"propagationPolicy":`...)
-		b = appendString(b, a.PropagationPolicy)
+		b = jsonwrite.AppendString(b, a.PropagationPolicy)
 	}
 	if len(a.OnSuccess) > 0 {
 		b = append(b, `,"onSuccess":`...)
@@ -111,90 +108,15 @@ func appendEvents(b []byte, events []abi.Event) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"type":`...)
-		b = appendString(b, string(e.Type))
+		b = jsonwrite.AppendString(b, string(e.Type))
 		b = append(b, `,"reason":`...)
-		b = appendString(b, e.Reason)
+		b = jsonwrite.AppendString(b, e.Reason)
 		b = append(b, `,"message":`...)
-		b = appendString(b, e.Message)
+		b = jsonwrite.AppendString(b, e.Message)
 		if e.AfterApply {
 			b = append(b, `,"afterApply":true`...)
 		}
 		b = append(b, '}')
 	}
 	return append(b, ']')
-}
-
-const hex = "0123456789abcdef"
-
-// appendString quotes s as encoding/json does: HTML characters, U+2028 and
-// U+2029 escaped, invalid UTF-8 replaced by U+FFFD.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// appendFloat writes a finite f as encoding/json writes a float64
-// (reconcileJSON leaves the others to json.Marshal, which refuses them).
-func appendFloat(b []byte, f float64) []byte {
-	abs := math.Abs(f)
-	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		// clean up e-09 to e-9, as encoding/json does
-		n := len(b)
-		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b
 }
