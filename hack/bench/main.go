@@ -177,12 +177,13 @@ func runOnce(side string, n, r int, bin, cfg string) (result, error) {
 		proc, err = e.StartControllerManager(testenv.ControllerManagerOptions{Controllers: []string{"replicaset"},
 			QPS: float32(*qps), Burst: *qps, ExtraArgs: []string{"--concurrent-replicaset-syncs=5"}})
 	case "wasmctl-host":
-		pprofAddr := "0"
+		pprofAddr, metricsAddr := "0", "0"
 		if *profile != "" {
-			pprofAddr = "127.0.0.1:6061"
+			pprofAddr, metricsAddr = "127.0.0.1:6061", "127.0.0.1:6062"
+			metricsPath = *profile + ".metrics"
 		}
 		proc, err = e.StartProcess("host", bin, []string{"run", "--config", cfg, "--kubeconfig", e.KubeconfigPath,
-			"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--pprof-bind-address", pprofAddr}, nil)
+			"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", "0", "--pprof-bind-address", pprofAddr}, nil)
 		if err == nil && *profile != "" {
 			path := *profile
 			*profile = "" // the first run only
@@ -216,6 +217,12 @@ func runOnce(side string, n, r int, bin, cfg string) (result, error) {
 		return result{}, fmt.Errorf("converge: %w%s", err, benchkit.LogTail(e, side))
 	}
 	res := result{side: side, seconds: time.Since(start).Seconds(), cpu: benchkit.CPUSeconds(proc) - cpu0}
+	if metricsPath != "" {
+		// The host's metrics at convergence, next to the profile (the
+		// first run only): how many plugin calls the work took.
+		saveMetrics("http://"+"127.0.0.1:6062/metrics", metricsPath)
+		metricsPath = ""
+	}
 
 	// Churn: delete 10% of the pods at random; time until all are replaced.
 	pods, err := c.CoreV1().Pods("bench").List(ctx, metav1.ListOptions{})
@@ -370,4 +377,23 @@ func parallel(total, workers int, f func(i int) error) error {
 	}
 	wg.Wait()
 	return first
+}
+
+// metricsPath is where the profiled run saves the host's metrics.
+var metricsPath string
+
+func saveMetrics(url, path string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "metrics:", err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "metrics:", err)
+		return
+	}
+	defer f.Close()
+	io.Copy(f, resp.Body)
 }
