@@ -251,9 +251,7 @@ func decodeReplicaSet(v *fastjson.Value) (*ReplicaSet, error) {
 				rs.Template.Finalizers = append(rs.Template.Finalizers, string(f.GetStringBytes()))
 			}
 		}
-		if spec := tmpl.Get("spec"); spec != nil {
-			rs.Template.Spec = spec.MarshalTo(nil)
-		}
+		rs.Template.Spec = tmpl.Get("spec")
 	}
 	st := v.Get("status")
 	if st != nil {

@@ -15,7 +15,6 @@
 package replicaset
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -180,10 +179,7 @@ func syncReplicaSet(in syncInput, obj *fastjson.Value) (*abi.ReconcileResponse, 
 				}
 			}
 		}
-		var err error
-		if manage, err = manageReplicas(rs, claimed, related, diff, in.now); err != nil {
-			return nil, err
-		}
+		manage = manageReplicas(rs, claimed, related, diff, in.now)
 	}
 
 	// An error of the previous call's creates or deletes stands for this
@@ -195,15 +191,10 @@ func syncReplicaSet(in syncInput, obj *fastjson.Value) (*abi.ReconcileResponse, 
 	status := calculateStatus(rs, claimed, terminating, manageErr, in.now)
 	if statusChanged(rs, status) {
 		status.ObservedGeneration = rs.Generation
-		raw, err := json.Marshal(status)
-		if err != nil {
-			return nil, err
-		}
-		obj.Set("status", fastjson.MustParseBytes(raw))
 		// Status goes before creates and deletes: it describes the pods as
 		// listed (as upstream's does) and must be written even when the
 		// creates fail.
-		resp.Actions = append(resp.Actions, abi.Action{Op: abi.OpUpdateStatus, Object: obj.MarshalTo(nil)})
+		resp.Actions = append(resp.Actions, abi.Action{Op: abi.OpUpdateStatus, Object: withStatus(obj, &status)})
 	}
 	resp.Actions = append(resp.Actions, manage...)
 
@@ -229,63 +220,20 @@ func (p *Pod) ref() abi.ObjectRef {
 }
 
 // manageReplicas returns the creates (diff < 0) or deletes (diff > 0).
-func manageReplicas(rs *ReplicaSet, claimed, related []*Pod, diff int, now time.Time) ([]abi.Action, error) {
+func manageReplicas(rs *ReplicaSet, claimed, related []*Pod, diff int, now time.Time) []abi.Action {
 	if diff < 0 {
-		n := min(-diff, BurstReplicas)
-		pod, err := podFromTemplate(rs)
-		if err != nil {
-			return nil, err
-		}
-		actions := make([]abi.Action, n)
+		pod := podFromTemplate(rs)
+		actions := make([]abi.Action, min(-diff, BurstReplicas))
 		for i := range actions {
 			actions[i] = abi.Action{Op: abi.OpCreate, Object: pod}
 		}
-		return actions, nil
+		return actions
 	}
-	n := min(diff, BurstReplicas)
 	var actions []abi.Action
-	for _, p := range podsToDelete(claimed, related, n, now) {
-		// By name, without a UID precondition, as upstream deletes.
-		obj, err := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"namespace": p.Namespace, "name": p.Name}})
-		if err != nil {
-			return nil, err
-		}
-		actions = append(actions, abi.Action{Op: abi.OpDelete, Object: obj})
+	for _, p := range podsToDelete(claimed, related, min(diff, BurstReplicas), now) {
+		actions = append(actions, abi.Action{Op: abi.OpDelete, Object: podToDelete(p)})
 	}
-	return actions, nil
-}
-
-type podMeta struct {
-	GenerateName    string                `json:"generateName"`
-	Namespace       string                `json:"namespace"`
-	Labels          map[string]string     `json:"labels,omitempty"`
-	Annotations     map[string]string     `json:"annotations,omitempty"`
-	Finalizers      []string              `json:"finalizers,omitempty"`
-	OwnerReferences []meta.OwnerReference `json:"ownerReferences"`
-}
-
-// podFromTemplate builds the pod every create sends: template labels,
-// annotations and finalizers, generateName "<rs>-", the controller
-// reference, and the template spec verbatim.
-func podFromTemplate(rs *ReplicaSet) (json.RawMessage, error) {
-	spec := json.RawMessage(rs.Template.Spec)
-	if len(spec) == 0 {
-		spec = json.RawMessage("{}")
-	}
-	return json.Marshal(struct {
-		APIVersion string          `json:"apiVersion"`
-		Kind       string          `json:"kind"`
-		Metadata   podMeta         `json:"metadata"`
-		Spec       json.RawMessage `json:"spec"`
-	}{
-		APIVersion: "v1", Kind: "Pod",
-		Metadata: podMeta{
-			GenerateName: rs.Name + "-", Namespace: rs.Namespace,
-			Labels: rs.Template.Labels, Annotations: rs.Template.Annotations, Finalizers: rs.Template.Finalizers,
-			OwnerReferences: []meta.OwnerReference{meta.NewControllerRef(rs.ref())},
-		},
-		Spec: spec,
-	})
+	return actions
 }
 
 // calculateStatus is upstream calculateStatus over the claimed active pods.

@@ -3,6 +3,8 @@ package replicaset
 import (
 	"time"
 
+	"github.com/valyala/fastjson"
+
 	"wasmctl.dev/wasmctl/abi/sdk/controller"
 	"wasmctl.dev/wasmctl/abi/sdk/labels"
 	"wasmctl.dev/wasmctl/abi/sdk/meta"
@@ -73,6 +75,7 @@ type PodTemplate struct {
 	Labels      map[string]string
 	Annotations map[string]string
 	Finalizers  []string
-	// Spec is the template's spec, copied verbatim.
-	Spec []byte
+	// Spec is the template's spec as parsed, written verbatim into every
+	// create (nil: none). It aliases the request: valid for the call.
+	Spec *fastjson.Value
 }
