@@ -71,8 +71,10 @@ func labelIndex(obj any) ([]string, error) {
 // other kinds (custom resources) as JSON into *unstructured.Unstructured.
 // Measured on 500 ReplicaSets × 10 pods: decoding watch events as JSON into
 // maps was the largest host cost after the plugin calls, and typed objects
-// take a fraction of a map's memory (docs/BENCHMARKS.md). Either way the
-// cache holds apply.Object values with apiVersion and kind set.
+// take a fraction of a map's memory (docs/BENCHMARKS.md). A typed object of
+// a kind cut to what its readers read (keep) is held as a cutObject: its
+// metadata and its JSON. Either way the cache holds apply.Object values
+// with apiVersion and kind set.
 type informerCache struct {
 	mapper  meta.RESTMapper
 	typed   informers.SharedInformerFactory
@@ -302,6 +304,12 @@ func (c *informerCache) JSON(obj apply.Object, p *projection.Projection) ([]byte
 			}
 			return json.Marshal(u.Object)
 		}
+		if c, ok := obj.(*cutObject); ok {
+			if p != nil {
+				return p.ApplyJSON(c.data)
+			}
+			return c.data, nil
+		}
 		data, err := json.Marshal(obj)
 		if err != nil || p == nil {
 			return data, err
@@ -382,9 +390,19 @@ func transformFor(gvk schema.GroupVersionKind, keep *projection.Projection) cach
 		}
 		if keep != nil {
 			keep.Prune(obj)
+			if o, ok := obj.(apply.Object); ok && !isUnstructured(obj) {
+				if c := newCutObject(o, keep); c != nil {
+					return c, nil
+				}
+			}
 		}
 		return obj, nil
 	}
+}
+
+func isUnstructured(obj any) bool {
+	_, ok := obj.(*unstructured.Unstructured)
+	return ok
 }
 
 // hostFields are the fields of a cached object the host reads itself, on

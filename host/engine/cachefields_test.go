@@ -1,10 +1,13 @@
 package engine
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -118,5 +121,87 @@ func TestSweepJSON(t *testing.T) {
 	}
 	if data, err := c.JSON(pod, nil); err != nil || !strings.Contains(string(data), `"uid-p"`) || !memoised() {
 		t.Fatalf("after the sweep: %s, %v", data, err)
+	}
+}
+
+// TestCutObject: a typed object of a cut kind enters the cache as a
+// cutObject whose metadata is the object's and whose JSON gives every
+// reader what the whole object would have: the host reads its metadata,
+// the plugins its JSON.
+func TestCutObject(t *testing.T) {
+	podT := abi.TypeRef{APIVersion: "v1", Kind: "Pod"}
+	m := abi.Manifest{Name: "rs", For: abi.TypeRef{APIVersion: "apps/v1", Kind: "ReplicaSet"}, Owns: []abi.TypeRef{podT},
+		Fields: []abi.FieldSelection{{Type: podT, Paths: []string{"status.phase", "status.conditions.type", "spec.nodeName", "metadata.annotations[a]"}}}}
+	cc := config.Controller{Plugin: "rs.wasm"}
+	cc.SetDefaults()
+	s, err := spec.Build(&config.Config{Controllers: []config.Controller{cc}}, 0, &m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep, err := cacheFields([]*spec.Controller{s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gvk := corev1.SchemeGroupVersion.WithKind("Pod")
+	isController := true
+	deleted := metav1.NewTime(time.Date(2026, 12, 8, 1, 2, 3, 0, time.UTC))
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "ns", UID: "uid-1", ResourceVersion: "42", GenerateName: "web-",
+			Labels: map[string]string{"app": "web"}, Annotations: map[string]string{"a": "1", "b": "2"}, Finalizers: []string{"f"},
+			DeletionTimestamp: &deleted, OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web", UID: "rs-uid", Controller: &isController}},
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kube-controller-manager"}}},
+		Spec: corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "web", Image: "web:1",
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1",
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, Reason: "r"}}},
+	}
+	whole := pod.DeepCopy()
+	whole.ManagedFields = nil
+	whole.SetGroupVersionKind(gvk)
+	wholeJSON, err := json.Marshal(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := transformFor(gvk, keep[gvk.GroupKind()])(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut, ok := out.(*cutObject)
+	if !ok {
+		t.Fatalf("cached as %T, want *cutObject", out)
+	}
+	if cut.GroupVersionKind() != gvk || objectKey(cut) != "ns/web-1" || cut.GetUID() != "uid-1" || cut.GetResourceVersion() != "42" ||
+		cut.GetLabels()["app"] != "web" || controllerOf(cut).UID != "rs-uid" || len(cut.GetFinalizers()) != 1 ||
+		cut.GetDeletionTimestamp() == nil || cut.GetGenerateName() != "web-" {
+		t.Fatalf("metadata of the cut object: %+v", cut.ObjectMeta)
+	}
+	if cut.GetManagedFields() != nil || strings.Contains(string(cut.data), "managedFields") {
+		t.Fatal("managedFields kept")
+	}
+	for _, gone := range []string{"containers", "podIP", `"b"`, `"reason"`} {
+		if strings.Contains(string(cut.data), gone) {
+			t.Errorf("the cut object's JSON has %s: %s", gone, cut.data)
+		}
+	}
+
+	c := newInformerCache(nil, nil, nil, keep)
+	p := s.Projections[gvk]
+	want, err := p.ApplyJSON(wholeJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.JSON(cut, p)
+	if err != nil || string(got) != string(want) {
+		t.Fatalf("the reader's JSON from the cut object:\n got %s (%v)\nwant %s", got, err, want)
+	}
+	if data, err := json.Marshal(cut); err != nil || string(data) != string(cut.data) {
+		t.Fatalf("json.Marshal of a cut object: %s, %v", data, err)
+	}
+
+	cp := cut.DeepCopyObject().(*cutObject)
+	cp.Labels["app"] = "changed"
+	if cut.Labels["app"] != "web" || string(cp.data) != string(cut.data) {
+		t.Fatal("DeepCopyObject shares the metadata")
 	}
 }
