@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,11 +18,14 @@ import (
 //
 // Why not the cut typed object: a v1.Pod is ~2 KiB of struct before any of
 // its fields is set, and the protobuf decoder allocates its status and
-// containers wherever the wire had them; the cut only zeroes fields. Measured
-// on 5750 pods at idle (docs/BENCHMARKS.md): typed pods ~27 MB of heap
-// (the Pod structs 11.5 MB, their statuses 9.5 MB), as cutObjects ~8 MB.
-// The cost: one json.Marshal per watch event of the kind (a cut pod
-// ~10 us), which the first request reading the object paid before.
+// containers wherever the wire had them; the cut only zeroes fields.
+// Measured on 5750 pods at idle (go run ./hack/benchsteady -sides
+// wasmctl-host, docs/BENCHMARKS.md): the Pod structs held 11.5 MB and
+// their statuses 9.5 MB; as cutObjects the pods' JSON is 7 MB (~1.2 KiB a
+// pod), and the host's idle RSS went from 191 to 178 MiB. The cost: one
+// json.Marshal and one JSON projection per watch event of the kind, which
+// the first request reading the object paid before (rollout CPU unchanged
+// within the runs' noise).
 //
 // A cutObject is immutable once in the cache, like every cached object;
 // data is shared by its deep copies.
@@ -53,7 +57,8 @@ func newCutObject(o apply.Object, keep *projection.Projection) *cutObject {
 	if err != nil {
 		return nil
 	}
-	c := &cutObject{ObjectMeta: *om, data: data}
+	// ApplyJSON's buffer grew by doubling; the cache keeps the bytes only.
+	c := &cutObject{ObjectMeta: *om, data: bytes.Clone(data)}
 	c.SetGroupVersionKind(o.GetObjectKind().GroupVersionKind())
 	return c
 }
