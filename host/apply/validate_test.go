@@ -150,3 +150,68 @@ func TestActionEventsRoundTrip(t *testing.T) {
 		t.Fatalf("decoded %+v %+v from %s", a.OnSuccess, a.OnFailure, data)
 	}
 }
+
+// TestValidateRepeatedObjects: creates of the same JSON (a ReplicaSet's
+// pods) are decoded once, and still each get an object of their own, equal
+// to what decoding it alone gives, defaulted namespace included.
+func TestValidateRepeatedObjects(t *testing.T) {
+	pod := `{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"web-","labels":{"app":"web"}},"spec":{"containers":[{"name":"c","image":"i"}]}}`
+	other := `{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"db-"}}`
+	create := func(obj string) string { return `{"op":"create","object":` + obj + `}` }
+	resp, err := apply.Decode([]byte(`{"actions":[` + strings.Join([]string{create(pod), create(pod), create(pod), create(other), create(pod)}, ",") + `]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions, err := apply.Validate(resp, input())
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone := func(obj string) map[string]any {
+		r, _ := apply.Decode([]byte(`{"actions":[` + create(obj) + `]}`))
+		a, err := apply.Validate(r, input())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a[0].Object.Object
+	}
+	want, wantOther := alone(pod), alone(other)
+	for i, a := range actions {
+		w := want
+		if i == 3 {
+			w = wantOther
+		}
+		if !reflect.DeepEqual(a.Object.Object, w) {
+			t.Fatalf("action %d: %v, want %v", i, a.Object.Object, w)
+		}
+	}
+	actions[1].Object.SetLabels(map[string]string{"changed": "yes"})
+	actions[1].Object.SetNamespace("elsewhere")
+	for _, i := range []int{0, 2, 4} {
+		if !reflect.DeepEqual(actions[i].Object.Object, want) {
+			t.Fatalf("changing action 1's object changed action %d's: %v", i, actions[i].Object.Object)
+		}
+	}
+
+	// A repeated object that is not valid is refused like any other.
+	resp, _ = apply.Decode([]byte(`{"actions":[` + create(`{"kind":"Pod"}`) + `,` + create(`{"kind":"Pod"}`) + `]}`))
+	if _, err := apply.Validate(resp, input()); err == nil || !strings.Contains(err.Error(), "apiVersion and kind") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// BenchmarkValidate: a ReplicaSet's response creating 10 pods (one JSON,
+// ten times) and writing its status.
+func BenchmarkValidate(b *testing.B) {
+	pod := `{"op":"create","object":{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"web-","namespace":"ns","labels":{"app":"web"},"ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"web","uid":"rs-uid","controller":true,"blockOwnerDeletion":true}]},"spec":{"containers":[{"name":"c","image":"registry.k8s.io/pause:3.10","resources":{},"terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"File","imagePullPolicy":"IfNotPresent"}],"restartPolicy":"Always","terminationGracePeriodSeconds":30,"dnsPolicy":"ClusterFirst","securityContext":{},"schedulerName":"default-scheduler"}}}`
+	status := `{"op":"updateStatus","object":{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"web","namespace":"ns","uid":"rs-uid"},"status":{"replicas":0}}}`
+	resp, err := apply.Decode([]byte(`{"actions":[` + status + strings.Repeat(","+pod, 10) + `]}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := input()
+	for b.Loop() {
+		if _, err := apply.Validate(resp, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
