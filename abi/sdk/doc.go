@@ -20,6 +20,10 @@
 //   - [wasmctl.dev/wasmctl/abi/sdk/controller]: what pkg/controller shares
 //     between workload controllers: the adopt and release patches, pod
 //     readiness, availability and activity, workload conditions.
+//   - [wasmctl.dev/wasmctl/abi/sdk/jsonwrite]: JSON strings and numbers
+//     appended as encoding/json writes them, for plugins that build their
+//     actions' objects without reflection (not a port: encoding/json's
+//     output, cheaper under wasip1).
 //
 // The Go linker drops what a plugin does not call, so importing a package
 // costs only the functions used; none of these packages has an init that
