@@ -389,12 +389,12 @@ func transformFor(gvk schema.GroupVersionKind, keep *projection.Projection) cach
 			return obj, nil // a tombstone: its object was transformed when it came in
 		}
 		if keep != nil {
-			keep.Prune(obj)
 			if o, ok := obj.(apply.Object); ok && !isUnstructured(obj) {
 				if c := newCutObject(o, keep); c != nil {
 					return c, nil
 				}
 			}
+			keep.Prune(obj)
 		}
 		return obj, nil
 	}

@@ -176,6 +176,9 @@ func TestCutObject(t *testing.T) {
 		cut.GetDeletionTimestamp() == nil || cut.GetGenerateName() != "web-" {
 		t.Fatalf("metadata of the cut object: %+v", cut.ObjectMeta)
 	}
+	if len(cut.Annotations) != 1 || cut.Annotations["a"] != "1" {
+		t.Fatalf("the cut object's metadata keeps annotations %v, want only the read one", cut.Annotations)
+	}
 	if cut.GetManagedFields() != nil || strings.Contains(string(cut.data), "managedFields") {
 		t.Fatal("managedFields kept")
 	}
@@ -203,5 +206,46 @@ func TestCutObject(t *testing.T) {
 	cp.Labels["app"] = "changed"
 	if cut.Labels["app"] != "web" || string(cp.data) != string(cut.data) {
 		t.Fatal("DeepCopyObject shares the metadata")
+	}
+}
+
+// BenchmarkTransformCut: a running pod (four conditions, a container with
+// requests) entering the cache of a kind cut to a ReplicaSet plugin's
+// fields, from a deep copy of it as the decoder would hand it over.
+func BenchmarkTransformCut(b *testing.B) {
+	podT := abi.TypeRef{APIVersion: "v1", Kind: "Pod"}
+	m := abi.Manifest{Name: "rs", For: abi.TypeRef{APIVersion: "apps/v1", Kind: "ReplicaSet"}, Owns: []abi.TypeRef{podT},
+		Fields: []abi.FieldSelection{{Type: podT, Paths: []string{"metadata.labels", "metadata.ownerReferences", "status.phase", "status.conditions.type",
+			"status.conditions.status", "status.conditions.lastTransitionTime", "spec.nodeName", "status.containerStatuses.restartCount"}}}}
+	cc := config.Controller{Plugin: "rs.wasm"}
+	cc.SetDefaults()
+	s, err := spec.Build(&config.Config{Controllers: []config.Controller{cc}}, 0, &m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	keep, err := cacheFields([]*spec.Controller{s})
+	if err != nil {
+		b.Fatal(err)
+	}
+	gvk := corev1.SchemeGroupVersion.WithKind("Pod")
+	now, yes := metav1.Now(), true
+	cond := func(t corev1.PodConditionType) corev1.PodCondition {
+		return corev1.PodCondition{Type: t, Status: corev1.ConditionTrue, LastTransitionTime: now}
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "ns", UID: "uid-1", ResourceVersion: "42", GenerateName: "web-", CreationTimestamp: now,
+			Labels:          map[string]string{"app": "web", "pod-template-hash": "abc"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web", UID: "rs-uid", Controller: &yes}}},
+		Spec: corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "web", Image: "web:1",
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1",
+			Conditions:        []corev1.PodCondition{cond(corev1.PodReady), cond(corev1.PodScheduled), cond(corev1.PodInitialized), cond(corev1.ContainersReady)},
+			ContainerStatuses: []corev1.ContainerStatus{{Name: "web", Ready: true, RestartCount: 1}}},
+	}
+	transform := transformFor(gvk, keep[gvk.GroupKind()])
+	for b.Loop() {
+		if _, err := transform(pod.DeepCopy()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -322,7 +322,11 @@ func typedField(v reflect.Value, path []string) (value any, ok bool) {
 			if !found {
 				return nil, true
 			}
-			v, omitEmpty = v.FieldByIndex(f.Index), f.OmitEmpty
+			fv, err := v.FieldByIndexErr(f.Index)
+			if err != nil {
+				return nil, true // through a nil embedded pointer: missing
+			}
+			v, omitEmpty = fv, f.OmitEmpty
 		case reflect.Map:
 			if v.Type().Key().Kind() != reflect.String {
 				return nil, false

@@ -138,7 +138,7 @@ func jsonFields(t reflect.Type) map[string]JSONField {
 			continue
 		}
 		n, opts, _ := strings.Cut(tag, ",")
-		if f.Anonymous && n == "" && f.Type.Kind() == reflect.Struct {
+		if f.Anonymous && n == "" && structType(f.Type) != nil {
 			continue // its fields are promoted (VisibleFields lists them)
 		}
 		if n == "" {
@@ -160,10 +160,22 @@ func jsonFields(t reflect.Type) map[string]JSONField {
 func promoted(t reflect.Type, index []int) bool {
 	for _, i := range index[:len(index)-1] {
 		f := t.Field(i)
-		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" || f.Type.Kind() != reflect.Struct {
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" || structType(f.Type) == nil {
 			return false
 		}
-		t = f.Type
+		t = structType(f.Type)
 	}
 	return true
+}
+
+// structType is t, or what t points to, when that is a struct (encoding/json
+// promotes the fields of an embedded *struct as of a struct); nil otherwise.
+func structType(t reflect.Type) reflect.Type {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	return t
 }
