@@ -129,19 +129,7 @@ func TestSweepJSON(t *testing.T) {
 // reader what the whole object would have: the host reads its metadata,
 // the plugins its JSON.
 func TestCutObject(t *testing.T) {
-	podT := abi.TypeRef{APIVersion: "v1", Kind: "Pod"}
-	m := abi.Manifest{Name: "rs", For: abi.TypeRef{APIVersion: "apps/v1", Kind: "ReplicaSet"}, Owns: []abi.TypeRef{podT},
-		Fields: []abi.FieldSelection{{Type: podT, Paths: []string{"status.phase", "status.conditions.type", "spec.nodeName", "metadata.annotations[a]"}}}}
-	cc := config.Controller{Plugin: "rs.wasm"}
-	cc.SetDefaults()
-	s, err := spec.Build(&config.Config{Controllers: []config.Controller{cc}}, 0, &m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keep, err := cacheFields([]*spec.Controller{s})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, keep := podReader(t, "status.phase", "status.conditions.type", "spec.nodeName", "metadata.annotations[a]")
 	gvk := corev1.SchemeGroupVersion.WithKind("Pod")
 	isController := true
 	deleted := metav1.NewTime(time.Date(2026, 12, 8, 1, 2, 3, 0, time.UTC))
@@ -213,20 +201,8 @@ func TestCutObject(t *testing.T) {
 // requests) entering the cache of a kind cut to a ReplicaSet plugin's
 // fields, from a deep copy of it as the decoder would hand it over.
 func BenchmarkTransformCut(b *testing.B) {
-	podT := abi.TypeRef{APIVersion: "v1", Kind: "Pod"}
-	m := abi.Manifest{Name: "rs", For: abi.TypeRef{APIVersion: "apps/v1", Kind: "ReplicaSet"}, Owns: []abi.TypeRef{podT},
-		Fields: []abi.FieldSelection{{Type: podT, Paths: []string{"metadata.labels", "metadata.ownerReferences", "status.phase", "status.conditions.type",
-			"status.conditions.status", "status.conditions.lastTransitionTime", "spec.nodeName", "status.containerStatuses.restartCount"}}}}
-	cc := config.Controller{Plugin: "rs.wasm"}
-	cc.SetDefaults()
-	s, err := spec.Build(&config.Config{Controllers: []config.Controller{cc}}, 0, &m)
-	if err != nil {
-		b.Fatal(err)
-	}
-	keep, err := cacheFields([]*spec.Controller{s})
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, keep := podReader(b, "metadata.labels", "metadata.ownerReferences", "status.phase", "status.conditions.type",
+		"status.conditions.status", "status.conditions.lastTransitionTime", "spec.nodeName", "status.containerStatuses.restartCount")
 	gvk := corev1.SchemeGroupVersion.WithKind("Pod")
 	now, yes := metav1.Now(), true
 	cond := func(t corev1.PodConditionType) corev1.PodCondition {
@@ -248,4 +224,24 @@ func BenchmarkTransformCut(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// podReader builds the spec of a ReplicaSet controller reading these
+// fields of its pods, and the cache cut that follows from it.
+func podReader(tb testing.TB, paths ...string) (*spec.Controller, map[schema.GroupKind]*projection.Projection) {
+	tb.Helper()
+	podT := abi.TypeRef{APIVersion: "v1", Kind: "Pod"}
+	m := abi.Manifest{Name: "rs", For: abi.TypeRef{APIVersion: "apps/v1", Kind: "ReplicaSet"}, Owns: []abi.TypeRef{podT},
+		Fields: []abi.FieldSelection{{Type: podT, Paths: paths}}}
+	cc := config.Controller{Plugin: "rs.wasm"}
+	cc.SetDefaults()
+	s, err := spec.Build(&config.Config{Controllers: []config.Controller{cc}}, 0, &m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	keep, err := cacheFields([]*spec.Controller{s})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, keep
 }
