@@ -15,8 +15,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -50,8 +48,9 @@ type result struct {
 	seconds float64
 	cpu     float64 // controller process CPU seconds (0 for the floor)
 	rssMiB  float64
-	churn   float64 // seconds to replace 10% of the pods deleted at random
-	down    float64 // seconds to scale everything to 0
+	churn   float64                   // seconds to replace 10% of the pods deleted at random
+	down    float64                   // seconds to scale everything to 0
+	calls   map[string]benchkit.Calls // the host's plugin calls at convergence
 }
 
 // sizeRuns are the results of one size, by side.
@@ -83,6 +82,9 @@ func main() {
 				}
 				fmt.Printf("%-8s %-13s round %d: %6.2f s (%5.0f pods/s)  cpu %6.2f s  rss %6.1f MiB  churn %5.2f s  down %5.2f s\n",
 					size, side, round, res.seconds, float64(n*r)/res.seconds, res.cpu, res.rssMiB, res.churn, res.down)
+				if res.calls != nil {
+					fmt.Printf("%-8s %-13s round %d: plugin calls to converge: %s\n", size, side, round, benchkit.CallLine(res.calls, "replicaset"))
+				}
 				sr.runs[side] = append(sr.runs[side], res)
 			}
 		}
@@ -172,32 +174,21 @@ func runOnce(side string, n, r int, bin, cfg string) (result, error) {
 		return result{}, err
 	}
 	var proc *testenv.Process
+	var metricsAddr, pprofAddr string
 	switch side {
 	case "kcm":
 		proc, err = e.StartControllerManager(testenv.ControllerManagerOptions{Controllers: []string{"replicaset"},
 			QPS: float32(*qps), Burst: *qps, ExtraArgs: []string{"--concurrent-replicaset-syncs=5"}})
 	case "wasmctl-host":
-		pprofAddr, metricsAddr := "0", "0"
-		if *profile != "" {
-			pprofAddr, metricsAddr = "127.0.0.1:6061", "127.0.0.1:6062"
-			metricsPath = *profile + ".metrics"
-		}
-		proc, err = e.StartProcess("host", bin, []string{"run", "--config", cfg, "--kubeconfig", e.KubeconfigPath,
-			"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", "0", "--pprof-bind-address", pprofAddr}, nil)
+		proc, metricsAddr, pprofAddr, err = benchkit.StartHost(e, bin, cfg, *profile != "")
 		if err == nil && *profile != "" {
 			path := *profile
 			*profile = "" // the first run only
 			go func() {
 				time.Sleep(3 * time.Second)
-				resp, err := http.Get("http://127.0.0.1:6061/debug/pprof/profile?seconds=15")
-				if err != nil {
+				if err := benchkit.FetchProfile(pprofAddr, path, 15); err != nil {
 					fmt.Fprintln(os.Stderr, "profile:", err)
-					return
 				}
-				defer resp.Body.Close()
-				f, _ := os.Create(path)
-				defer f.Close()
-				io.Copy(f, resp.Body)
 			}()
 		}
 	}
@@ -217,11 +208,11 @@ func runOnce(side string, n, r int, bin, cfg string) (result, error) {
 		return result{}, fmt.Errorf("converge: %w%s", err, benchkit.LogTail(e, side))
 	}
 	res := result{side: side, seconds: time.Since(start).Seconds(), cpu: benchkit.CPUSeconds(proc) - cpu0}
-	if metricsPath != "" {
-		// The host's metrics at convergence, next to the profile (the
-		// first run only): how many plugin calls the work took.
-		saveMetrics("http://"+"127.0.0.1:6062/metrics", metricsPath)
-		metricsPath = ""
+	if side == "wasmctl-host" {
+		// How many plugin calls the convergence took (printed per round).
+		if res.calls, err = benchkit.ScrapeCalls(metricsAddr); err != nil {
+			return result{}, fmt.Errorf("metrics: %w", err)
+		}
 	}
 
 	// Churn: delete 10% of the pods at random; time until all are replaced.
@@ -377,23 +368,4 @@ func parallel(total, workers int, f func(i int) error) error {
 	}
 	wg.Wait()
 	return first
-}
-
-// metricsPath is where the profiled run saves the host's metrics.
-var metricsPath string
-
-func saveMetrics(url, path string) {
-	resp, err := http.Get(url)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "metrics:", err)
-		return
-	}
-	defer resp.Body.Close()
-	f, err := os.Create(path)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "metrics:", err)
-		return
-	}
-	defer f.Close()
-	io.Copy(f, resp.Body)
 }
