@@ -385,24 +385,19 @@ func transformFor(gvk schema.GroupVersionKind, keep *projection.Projection) cach
 		case apply.Object:
 			o.SetManagedFields(nil)
 			o.GetObjectKind().SetGroupVersionKind(gvk)
-		default:
-			return obj, nil // a tombstone: its object was transformed when it came in
-		}
-		if keep != nil {
-			if o, ok := obj.(apply.Object); ok && !isUnstructured(obj) {
+			if keep != nil {
 				if c := newCutObject(o, keep); c != nil {
 					return c, nil
 				}
 			}
+		default:
+			return obj, nil // a tombstone: its object was transformed when it came in
+		}
+		if keep != nil {
 			keep.Prune(obj)
 		}
 		return obj, nil
 	}
-}
-
-func isUnstructured(obj any) bool {
-	_, ok := obj.(*unstructured.Unstructured)
-	return ok
 }
 
 // hostFields are the fields of a cached object the host reads itself, on

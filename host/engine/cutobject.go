@@ -38,9 +38,10 @@ var _ apply.Object = (*cutObject)(nil)
 // newCutObject returns o, a whole typed object, cut to keep as a
 // cutObject; nil when o has no metav1.ObjectMeta (the cache then keeps o
 // pruned). The JSON is written by walking the kept fields
-// (Projection.AppendTyped: ~4 us for a pod against ~21 us for zeroing the
-// rest and marshalling the struct); the metadata is a copy cut the same
-// way, so the cache holds nothing of it that no reader reads.
+// (Projection.AppendTyped; BenchmarkTransformCut, a running pod: 10-11 us
+// for the whole transform, against 22.6 us when the pod was zeroed and
+// marshalled); the metadata is a copy cut the same way, so the cache holds
+// nothing of it that no reader reads.
 func newCutObject(o apply.Object, keep *projection.Projection) *cutObject {
 	a, ok := o.(metav1.ObjectMetaAccessor)
 	if !ok {

@@ -3,6 +3,7 @@ package projection
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -64,7 +65,7 @@ func pruneValue(v reflect.Value, n *fieldNode) {
 		if !v.CanSet() {
 			return
 		}
-		for name, f := range jsonFields(v.Type()) {
+		for name, f := range typeFields(v.Type()).byName {
 			fv, err := v.FieldByIndexErr(f.Index)
 			if err != nil {
 				continue // through a nil embedded pointer: nothing there
@@ -114,21 +115,44 @@ type JSONField struct {
 	OmitEmpty bool
 }
 
-var jsonFieldCache sync.Map // reflect.Type -> map[string]JSONField
-
 // FieldByJSONName finds the field of struct type t that encodes as key
 // name, fields of untagged embedded structs included (the shallowest
 // wins). The fields of a type are listed once and cached.
 func FieldByJSONName(t reflect.Type, name string) (JSONField, bool) {
-	f, ok := jsonFields(t)[name]
+	f, ok := typeFields(t).byName[name]
 	return f, ok
 }
 
-func jsonFields(t reflect.Type) map[string]JSONField {
-	if m, ok := jsonFieldCache.Load(t); ok {
-		return m.(map[string]JSONField)
+// structInfo is what encoding/json makes of a struct type's fields.
+type structInfo struct {
+	byName map[string]JSONField
+	fields []jsonField // in the order encoding/json writes them
+	quoted bool        // a field has the ",string" option
+}
+
+// jsonField is a struct field as encoding/json writes it.
+type jsonField struct {
+	name                string
+	key                 string // `"name":`
+	index               []int
+	omitEmpty, omitZero bool
+}
+
+var structInfoCache sync.Map // reflect.Type -> *structInfo
+
+// typeFields lists t's fields as encoding/json sees them: exported, not
+// tagged "-", those of untagged embedded structs (or *structs) promoted,
+// the shallowest of a name winning, in index order. Listed once a type.
+func typeFields(t reflect.Type) *structInfo {
+	if si, ok := structInfoCache.Load(t); ok {
+		return si.(*structInfo)
 	}
-	m := map[string]JSONField{}
+	si := &structInfo{byName: map[string]JSONField{}}
+	type candidate struct {
+		f          reflect.StructField
+		name, opts string
+	}
+	var candidates []candidate
 	for _, f := range reflect.VisibleFields(t) {
 		if !f.IsExported() || !promoted(t, f.Index) {
 			continue
@@ -144,14 +168,23 @@ func jsonFields(t reflect.Type) map[string]JSONField {
 		if n == "" {
 			n = f.Name
 		}
-		if old, ok := m[n]; ok && len(old.Index) <= len(f.Index) {
+		opts = "," + opts + ","
+		candidates = append(candidates, candidate{f, n, opts})
+		if old, ok := si.byName[n]; ok && len(old.Index) <= len(f.Index) {
 			continue
 		}
-		opts = "," + opts + ","
-		m[n] = JSONField{Index: f.Index, OmitEmpty: strings.Contains(opts, ",omitempty,") || strings.Contains(opts, ",omitzero,")}
+		si.byName[n] = JSONField{Index: f.Index, OmitEmpty: strings.Contains(opts, ",omitempty,") || strings.Contains(opts, ",omitzero,")}
 	}
-	jsonFieldCache.Store(t, m)
-	return m
+	for _, c := range candidates {
+		if !slices.Equal(si.byName[c.name].Index, c.f.Index) {
+			continue // a deeper field of the same name
+		}
+		si.quoted = si.quoted || strings.Contains(c.opts, ",string,")
+		si.fields = append(si.fields, jsonField{name: c.name, key: `"` + c.name + `":`, index: c.f.Index,
+			omitEmpty: strings.Contains(c.opts, ",omitempty,"), omitZero: strings.Contains(c.opts, ",omitzero,")})
+	}
+	structInfoCache.Store(t, si)
+	return si
 }
 
 // promoted reports whether encoding/json sees the field at index of t as

@@ -77,7 +77,7 @@ func appendTyped(out []byte, v reflect.Value, n *fieldNode) ([]byte, error) {
 	case reflect.Struct:
 		out = append(out, '{')
 		wrote := false
-		for _, f := range structFields(v.Type()) {
+		for _, f := range typeFields(v.Type()).fields {
 			child, keep := n.children[f.name]
 			if !keep {
 				continue
@@ -118,24 +118,26 @@ func appendTyped(out []byte, v reflect.Value, n *fieldNode) ([]byte, error) {
 		if v.IsNil() {
 			return append(out, "null"...), nil
 		}
-		keys := make([]string, 0, len(n.children))
+		type entry struct {
+			key   string
+			value reflect.Value
+		}
+		var entries []entry
 		for k := range n.children {
-			if v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())).IsValid() {
-				keys = append(keys, k)
+			if e := v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())); e.IsValid() {
+				entries = append(entries, entry{k, e})
 			}
 		}
-		slices.Sort(keys) // encoding/json writes a map's keys sorted
+		// encoding/json writes a map's keys sorted, escaped as strings.
+		slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
 		out = append(out, '{')
-		for i, k := range keys {
+		for i, e := range entries {
 			if i > 0 {
 				out = append(out, ',')
 			}
-			kb, err := json.Marshal(k)
-			if err != nil {
-				return nil, err
-			}
-			out = append(append(out, kb...), ':')
-			if out, err = appendTyped(out, v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())), n.children[k]); err != nil {
+			out = append(jsonwrite.AppendString(out, e.key), ':')
+			var err error
+			if out, err = appendTyped(out, e.value, n.children[e.key]); err != nil {
 				return nil, err
 			}
 		}
@@ -157,7 +159,6 @@ func marshalled(v reflect.Value) any {
 }
 
 var (
-	marshalerType     = reflect.TypeFor[json.Marshaler]()
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 	isZeroerType      = reflect.TypeFor[interface{ IsZero() bool }]()
 )
@@ -181,10 +182,8 @@ var (
 )
 
 func isPlainJSON(t reflect.Type) bool {
-	for _, x := range []reflect.Type{t, reflect.PointerTo(t)} {
-		if x.Implements(marshalerType) || x.Implements(textMarshalerType) {
-			return false
-		}
+	if CustomJSON(t) || t.Implements(textMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType) {
+		return false
 	}
 	switch t.Kind() {
 	case reflect.Interface:
@@ -237,50 +236,4 @@ func isZeroValue(v reflect.Value) bool {
 		return v.Addr().Interface().(interface{ IsZero() bool }).IsZero()
 	}
 	return v.IsZero()
-}
-
-// jsonField is a struct field as encoding/json writes it.
-type jsonField struct {
-	name                string
-	key                 string // `"name":`
-	index               []int
-	omitEmpty, omitZero bool
-}
-
-// structInfo is what the walk needs of a struct type.
-type structInfo struct {
-	fields []jsonField
-	quoted bool // a field has the ",string" option: encoding/json writes the struct
-}
-
-var structInfoCache sync.Map // reflect.Type -> *structInfo
-
-func structFields(t reflect.Type) []jsonField { return typeFields(t).fields }
-
-// typeFields lists t's fields in the order encoding/json writes them
-// (index order, fields of untagged embedded structs in their place; the
-// shallowest of a name wins).
-func typeFields(t reflect.Type) *structInfo {
-	if si, ok := structInfoCache.Load(t); ok {
-		return si.(*structInfo)
-	}
-	byName := jsonFields(t)
-	si := &structInfo{}
-	for _, f := range reflect.VisibleFields(t) {
-		tag := f.Tag.Get("json")
-		name, opts, _ := strings.Cut(tag, ",")
-		if name == "" {
-			name = f.Name
-		}
-		jf, ok := byName[name]
-		if !ok || !slices.Equal(jf.Index, f.Index) {
-			continue
-		}
-		opts = "," + opts + ","
-		si.quoted = si.quoted || strings.Contains(opts, ",string,")
-		si.fields = append(si.fields, jsonField{name: name, key: `"` + name + `":`, index: f.Index,
-			omitEmpty: strings.Contains(opts, ",omitempty,"), omitZero: strings.Contains(opts, ",omitzero,")})
-	}
-	structInfoCache.Store(t, si)
-	return si
 }
