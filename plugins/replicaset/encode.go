@@ -3,7 +3,6 @@ package replicaset
 import (
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/valyala/fastjson"
 
@@ -139,16 +138,12 @@ func appendCondition(b []byte, c *controller.WorkloadCondition) []byte {
 	return append(b, '}')
 }
 
-// appendTime writes a meta.Time field that is omitzero: RFC 3339 in UTC,
-// whole seconds.
+// appendTime writes a meta.Time field that is omitzero.
 func appendTime(b []byte, field string, t meta.Time) []byte {
 	if t.IsZero() {
 		return b
 	}
-	b = append(b, field...)
-	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, time.RFC3339)
-	return append(b, '"')
+	return t.AppendJSON(append(b, field...))
 }
 
 // appendStringMap writes m with its keys sorted, as encoding/json does.

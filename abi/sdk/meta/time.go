@@ -23,13 +23,18 @@ func NewTime(t time.Time) Time { return Time{t} }
 // MarshalJSON writes t as FormatTime does, in quotes, or null for the zero
 // time.
 func (t Time) MarshalJSON() ([]byte, error) {
+	return t.AppendJSON(make([]byte, 0, len(time.RFC3339)+2)), nil
+}
+
+// AppendJSON appends what MarshalJSON writes to b, for plugins that write
+// their objects by appending (abi/sdk/jsonwrite).
+func (t Time) AppendJSON(b []byte) []byte {
 	if t.IsZero() {
-		return []byte("null"), nil
+		return append(b, "null"...)
 	}
-	b := make([]byte, 0, len(time.RFC3339)+2)
 	b = append(b, '"')
 	b = t.UTC().AppendFormat(b, time.RFC3339)
-	return append(b, '"'), nil
+	return append(b, '"')
 }
 
 // UnmarshalJSON reads null (the zero time) or a JSON string that ParseTime
